@@ -1,0 +1,26 @@
+// Texts of the errors and warnings that users see, in one place.
+
+export const DUPLICATE_HANDLER = (type: string, first: string, second: string) =>
+  `Two @JobHandler methods handle job type "${type}": ${first} and ${second}. ` +
+  `A job type has exactly one handler; rename one of the types or remove one handler.`;
+
+export const REQUEST_SCOPED_HANDLER = (type: string, location: string) =>
+  `@JobHandler("${type}") on ${location} is skipped: the provider is request-scoped (or depends on one), ` +
+  `and jobs run outside any request. Move the handler to a singleton provider.`;
+
+export const UNKNOWN_TYPE = (type: string, known: string[]) =>
+  `Unknown job type "${type}": no @JobHandler is registered for it. ` +
+  (known.length ? `Registered types: ${known.map((t) => `"${t}"`).join(', ')}.` : 'No handlers are registered in this app.');
+
+export const NOT_A_TRANSACTION = (type: string) =>
+  `enqueue("${type}") was given the root Prisma client, not a transaction client. ` +
+  `Outbox writes belong inside the transaction that changes your data: ` +
+  `call it as outbox.transaction(async (tx) => { ...; await outbox.enqueue(tx, ...) }) or inside prisma.$transaction(async (tx) => ...).`;
+
+export const NO_HANDLER_AT_RUN = (type: string) =>
+  `No @JobHandler is registered for job type "${type}" in this app; the job was dead-lettered. ` +
+  `Register a handler, then replay it from the dead letters.`;
+
+export const LEASE_EXPIRED_ON_LAST_ATTEMPT = (attempts: number) =>
+  `The job's lease expired during its last allowed attempt (${attempts}): the worker running it died or ` +
+  `the handler outlived the lease. It was dead-lettered instead of being run again.`;

@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { DOCTOR_JOB_OPTIONS } from './doctor-job.constants';
+import { DOCTOR_JOB_MODULE_OPTIONS, DoctorJobConfigurableModule } from './doctor-job.module-definition';
+import { resolveOptions, type DoctorJobOptions } from './doctor-job.options';
+import { JobHandlerExplorer } from './handlers/job-handler.explorer';
+import { JobHandlerRegistry } from './handlers/job-handler.registry';
+import { DeadLetterService } from './outbox/dead-letter.service';
+import { OutboxService } from './outbox/outbox.service';
+import { OutboxRunner } from './runner/outbox.runner';
+import { JobStoreHost } from './store/job-store.host';
+
+/**
+ * The transactional outbox. `DoctorJobModule.forRoot({ prisma: PrismaService })` or
+ * `forRootAsync({ useFactory, inject })`; global unless `isGlobal: false`.
+ */
+@Module({
+  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  providers: [
+    {
+      provide: DOCTOR_JOB_OPTIONS,
+      useFactory: (options: DoctorJobOptions) => resolveOptions(options),
+      inject: [DOCTOR_JOB_MODULE_OPTIONS],
+    },
+    JobStoreHost,
+    JobHandlerRegistry,
+    JobHandlerExplorer,
+    OutboxService,
+    DeadLetterService,
+    OutboxRunner,
+  ],
+  exports: [OutboxService, DeadLetterService, OutboxRunner],
+})
+export class DoctorJobModule extends DoctorJobConfigurableModule {}

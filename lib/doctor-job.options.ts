@@ -1,0 +1,159 @@
+import type { InjectionToken } from '@nestjs/common';
+import { InvalidOptionsError } from './errors/invalid-options.error';
+import type { PrismaClientLike } from './store/prisma-client.interface';
+
+export type Dialect = 'postgresql' | 'sqlite';
+export const DIALECTS: readonly Dialect[] = ['postgresql', 'sqlite'];
+
+/** Exponential backoff between attempts: `min(cap, base * 2^(attempt-1))`, then jittered. */
+export interface BackoffOptions {
+  /** Delay after the first failure, in ms. */
+  baseMs?: number;
+  /** Upper bound of any delay, in ms. */
+  maxMs?: number;
+  /**
+   * Share of the delay that is randomised, 0..1. 0: exact delays; 1: anywhere between 0 and the
+   * delay ("full jitter"). Spreads retries of jobs that failed together.
+   */
+  jitter?: number;
+}
+
+export interface DoctorJobOptions {
+  /**
+   * The app's Prisma client: the DI token of its provider (e.g. `PrismaService`), or an instance.
+   * The client must use a driver adapter (PostgreSQL: @prisma/adapter-pg; SQLite:
+   * @prisma/adapter-better-sqlite3).
+   */
+  prisma: InjectionToken | PrismaClientLike;
+  /** SQL dialect. Detected from the client's driver adapter when omitted. */
+  dialect?: Dialect;
+  /** How often the runner looks for due jobs when idle, in ms. */
+  pollIntervalMs?: number;
+  /** Most jobs claimed by one query. */
+  batchSize?: number;
+  /** Most handlers running at once in this app instance. */
+  concurrency?: number;
+  /**
+   * How long a claimed job stays invisible to other workers, in ms. A job whose worker died
+   * becomes due again when its lease ends; a handler running longer than this may run twice.
+   */
+  leaseMs?: number;
+  /** Attempts before a job is dead-lettered, unless the handler or the enqueue call says otherwise. */
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  /** On shutdown, how long running handlers may finish before their jobs are released, in ms. */
+  shutdownTimeoutMs?: number;
+  /** Start the runner on application bootstrap. Turn off for producer-only app instances. */
+  autoStart?: boolean;
+}
+
+export interface ResolvedDoctorJobOptions {
+  prisma: InjectionToken | PrismaClientLike;
+  dialect: Dialect | undefined;
+  pollIntervalMs: number;
+  batchSize: number;
+  concurrency: number;
+  leaseMs: number;
+  maxAttempts: number;
+  backoff: Required<BackoffOptions>;
+  shutdownTimeoutMs: number;
+  autoStart: boolean;
+}
+
+/** Every default, in one place. */
+export const DEFAULT_OPTIONS: Omit<ResolvedDoctorJobOptions, 'prisma' | 'dialect'> = {
+  pollIntervalMs: 1_000,
+  batchSize: 20,
+  concurrency: 10,
+  leaseMs: 60_000,
+  maxAttempts: 5,
+  backoff: { baseMs: 1_000, maxMs: 60 * 60_000, jitter: 0.5 },
+  shutdownTimeoutMs: 10_000,
+  autoStart: true,
+};
+
+const KNOWN_KEYS = new Set(['prisma', 'dialect', ...Object.keys(DEFAULT_OPTIONS)]);
+const KNOWN_BACKOFF_KEYS = new Set(Object.keys(DEFAULT_OPTIONS.backoff));
+
+/** Applies the defaults and checks every option; throws one error listing every problem. */
+export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOptions {
+  const problems: string[] = [];
+  if (input === null || typeof input !== 'object') {
+    throw new InvalidOptionsError([`expected an options object, got ${describe(input)}`]);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_KEYS.has(key)) problems.push(`"${key}" is not an option (known: ${[...KNOWN_KEYS].join(', ')})`);
+  }
+  if (input.prisma === undefined || input.prisma === null) {
+    problems.push('"prisma" is required: pass the DI token of your Prisma client provider (e.g. PrismaService) or a PrismaClient instance');
+  } else if (!['function', 'string', 'symbol', 'object'].includes(typeof input.prisma)) {
+    problems.push(`"prisma" must be a DI token or a PrismaClient instance, got ${describe(input.prisma)}`);
+  }
+  if (input.dialect !== undefined && !DIALECTS.includes(input.dialect)) {
+    problems.push(`"dialect" must be one of ${DIALECTS.join(', ')} (or omitted to detect it), got ${describe(input.dialect)}`);
+  }
+  const backoffIn = input.backoff ?? {};
+  if (typeof backoffIn !== 'object') problems.push(`"backoff" must be an object, got ${describe(backoffIn)}`);
+  else {
+    for (const key of Object.keys(backoffIn)) {
+      if (!KNOWN_BACKOFF_KEYS.has(key)) problems.push(`"backoff.${key}" is not an option (known: ${[...KNOWN_BACKOFF_KEYS].join(', ')})`);
+    }
+  }
+  const backoff = { ...DEFAULT_OPTIONS.backoff, ...(typeof backoffIn === 'object' ? backoffIn : {}) };
+  const resolved: ResolvedDoctorJobOptions = {
+    prisma: input.prisma,
+    dialect: input.dialect,
+    pollIntervalMs: input.pollIntervalMs ?? DEFAULT_OPTIONS.pollIntervalMs,
+    batchSize: input.batchSize ?? DEFAULT_OPTIONS.batchSize,
+    concurrency: input.concurrency ?? DEFAULT_OPTIONS.concurrency,
+    leaseMs: input.leaseMs ?? DEFAULT_OPTIONS.leaseMs,
+    maxAttempts: input.maxAttempts ?? DEFAULT_OPTIONS.maxAttempts,
+    backoff,
+    shutdownTimeoutMs: input.shutdownTimeoutMs ?? DEFAULT_OPTIONS.shutdownTimeoutMs,
+    autoStart: input.autoStart ?? DEFAULT_OPTIONS.autoStart,
+  };
+  positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs);
+  positiveInteger(problems, 'batchSize', resolved.batchSize);
+  positiveInteger(problems, 'concurrency', resolved.concurrency);
+  positiveInteger(problems, 'leaseMs', resolved.leaseMs);
+  positiveInteger(problems, 'maxAttempts', resolved.maxAttempts);
+  nonNegativeInteger(problems, 'shutdownTimeoutMs', resolved.shutdownTimeoutMs);
+  problems.push(...checkBackoff(backoff, 'backoff.'));
+  if (typeof resolved.autoStart !== 'boolean') problems.push(`"autoStart" must be true or false, got ${describe(resolved.autoStart)}`);
+  if (problems.length) throw new InvalidOptionsError(problems);
+  return resolved;
+}
+
+/** Checks a backoff object (module-wide or a handler's); returns the problems found. */
+export function checkBackoff(backoff: BackoffOptions, prefix: string): string[] {
+  const problems: string[] = [];
+  if (backoff.baseMs !== undefined) nonNegativeInteger(problems, `${prefix}baseMs`, backoff.baseMs);
+  if (backoff.maxMs !== undefined) nonNegativeInteger(problems, `${prefix}maxMs`, backoff.maxMs);
+  if (backoff.jitter !== undefined && !(typeof backoff.jitter === 'number' && backoff.jitter >= 0 && backoff.jitter <= 1)) {
+    problems.push(`"${prefix}jitter" must be a number from 0 to 1, got ${describe(backoff.jitter)}`);
+  }
+  if (typeof backoff.baseMs === 'number' && typeof backoff.maxMs === 'number' && backoff.maxMs < backoff.baseMs) {
+    problems.push(`"${prefix}maxMs" (${backoff.maxMs}) must not be below "${prefix}baseMs" (${backoff.baseMs})`);
+  }
+  return problems;
+}
+
+export function positiveInteger(problems: string[], name: string, value: unknown): void {
+  if (!(Number.isSafeInteger(value) && (value as number) > 0)) {
+    problems.push(`"${name}" must be a positive integer, got ${describe(value)}`);
+  }
+}
+
+function nonNegativeInteger(problems: string[], name: string, value: unknown): void {
+  if (!(Number.isSafeInteger(value) && (value as number) >= 0)) {
+    problems.push(`"${name}" must be an integer of 0 or more, got ${describe(value)}`);
+  }
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}

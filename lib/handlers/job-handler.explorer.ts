@@ -1,0 +1,65 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { JOB_HANDLER_METADATA } from '../doctor-job.constants';
+import { REQUEST_SCOPED_HANDLER } from '../doctor-job.messages';
+import { checkBackoff, describe } from '../doctor-job.options';
+import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
+import { HandlerRegistrationError } from '../errors/handler-registration.error';
+import { JobHandlerRegistry } from './job-handler.registry';
+
+/** Finds every @JobHandler method of the app's providers at start-up and registers it. */
+@Injectable()
+export class JobHandlerExplorer implements OnModuleInit {
+  private readonly logger = new Logger(JobHandlerExplorer.name);
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly registry: JobHandlerRegistry,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const { instance, metatype } = wrapper;
+      if (!instance || typeof instance !== 'object' || !metatype) continue;
+      const prototype = Object.getPrototypeOf(instance);
+      for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+        const method = prototype[methodName];
+        const meta = this.reflector.get<JobHandlerMetadata | undefined>(JOB_HANDLER_METADATA, method);
+        if (!meta) continue;
+        const location = `${(metatype as { name?: string }).name ?? 'provider'}.${methodName}`;
+        if (!wrapper.isDependencyTreeStatic()) {
+          this.logger.warn(REQUEST_SCOPED_HANDLER(meta.type, location));
+          continue;
+        }
+        checkHandler(meta, location);
+        this.registry.add({
+          type: meta.type,
+          location,
+          payload: meta.payload,
+          maxAttempts: meta.maxAttempts,
+          backoff: meta.backoff,
+          invoke: (payload, context) => Promise.resolve().then(() => method.call(instance, payload, context)),
+        });
+      }
+    }
+  }
+}
+
+function checkHandler(meta: JobHandlerMetadata, location: string): void {
+  const problems: string[] = [];
+  if (typeof meta.type !== 'string' || meta.type.trim() === '' || meta.type.length > 255) {
+    problems.push(`the job type must be a non-empty string of at most 255 characters, got ${describe(meta.type)}`);
+  }
+  if (meta.maxAttempts !== undefined && !(Number.isSafeInteger(meta.maxAttempts) && meta.maxAttempts > 0)) {
+    problems.push(`"maxAttempts" must be a positive integer, got ${describe(meta.maxAttempts)}`);
+  }
+  if (meta.payload !== undefined && typeof meta.payload !== 'function') {
+    problems.push(`"payload" must be a class (a class-validator DTO), got ${describe(meta.payload)}`);
+  }
+  if (meta.backoff !== undefined) problems.push(...checkBackoff(meta.backoff, 'backoff.'));
+  if (problems.length) {
+    throw new HandlerRegistrationError(`Invalid @JobHandler on ${location}:\n  - ${problems.join('\n  - ')}`);
+  }
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import type { BackoffOptions } from '../doctor-job.options';
+import { HandlerRegistrationError } from '../errors/handler-registration.error';
+import { DUPLICATE_HANDLER } from '../doctor-job.messages';
+import type { JobContext } from './job-context.interface';
+
+export interface RegisteredHandler {
+  type: string;
+  /** "ProviderClass.method", for messages. */
+  location: string;
+  payload?: new (...args: any[]) => object;
+  maxAttempts?: number;
+  backoff?: BackoffOptions;
+  invoke(payload: unknown, context: JobContext): Promise<unknown>;
+}
+
+/** Job type → handler. Filled once at start-up by the explorer. */
+@Injectable()
+export class JobHandlerRegistry {
+  private readonly handlers = new Map<string, RegisteredHandler>();
+
+  add(handler: RegisteredHandler): void {
+    const existing = this.handlers.get(handler.type);
+    if (existing) throw new HandlerRegistrationError(DUPLICATE_HANDLER(handler.type, existing.location, handler.location));
+    this.handlers.set(handler.type, handler);
+  }
+
+  get(type: string): RegisteredHandler | undefined {
+    return this.handlers.get(type);
+  }
+
+  types(): string[] {
+    return [...this.handlers.keys()].sort();
+  }
+}

@@ -1,0 +1,16 @@
+export { DoctorJobModule } from './doctor-job.module';
+export type { DoctorJobModuleExtras } from './doctor-job.module-definition';
+export { DEFAULT_OPTIONS, type BackoffOptions, type Dialect, type DoctorJobOptions } from './doctor-job.options';
+export { DOCTOR_JOB_RUNNER_NAME } from './doctor-job.constants';
+export { JobHandler, type JobHandlerOptions } from './decorators/job-handler.decorator';
+export type { JobContext } from './handlers/job-context.interface';
+export { OutboxService } from './outbox/outbox.service';
+export { DeadLetterService, type DeadLetterListOptions, type DeadLetterPage } from './outbox/dead-letter.service';
+export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './outbox/job-map';
+export { OutboxRunner } from './runner/outbox.runner';
+export type { DeadLetter, PendingJob } from './store/job-store.interface';
+export type { PrismaClientLike, TransactionClientLike, TransactionOptions } from './store/prisma-client.interface';
+export { EnqueueError } from './errors/enqueue.error';
+export { HandlerRegistrationError } from './errors/handler-registration.error';
+export { InvalidOptionsError } from './errors/invalid-options.error';
+export { NonRetryableJobError } from './errors/non-retryable.error';

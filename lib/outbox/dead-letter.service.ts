@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import { describe } from '../doctor-job.options';
+import type { DeadLetter } from '../store/job-store.interface';
+import { JobStoreHost } from '../store/job-store.host';
+
+export interface DeadLetterListOptions {
+  /** Only dead letters of this job type. */
+  type?: string;
+  /** Page size, 1..500 (default 50). */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface DeadLetterPage {
+  items: DeadLetter[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Inspect, replay and delete jobs that ran out of attempts (or failed for good). */
+@Injectable()
+export class DeadLetterService {
+  constructor(private readonly host: JobStoreHost) {}
+
+  /** Dead letters, newest first, a page at a time. */
+  async list(options: DeadLetterListOptions = {}): Promise<DeadLetterPage> {
+    const limit = options.limit ?? 50;
+    if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= 500)) {
+      throw new RangeError(`limit must be an integer from 1 to 500, got ${describe(limit)}`);
+    }
+    if (options.cursor !== undefined) checkIds([options.cursor], 'cursor');
+    const items = await this.host.store.listDeadLetters({ type: options.type, limit: limit + 1, before: options.cursor });
+    const page = items.slice(0, limit);
+    return { items: page, nextCursor: items.length > limit ? page[page.length - 1].id : null };
+  }
+
+  /** One dead letter, or null. */
+  get(id: string): Promise<DeadLetter | null> {
+    checkIds([id], 'id');
+    return this.host.store.getDeadLetter(id);
+  }
+
+  /**
+   * Puts dead letters back in the queue, due now, with a fresh attempt count; all in one
+   * transaction. Returns the new job ids (ids that are not dead letters are ignored).
+   */
+  replay(ids: string | string[]): Promise<string[]> {
+    const list = Array.isArray(ids) ? ids : [ids];
+    checkIds(list, 'id');
+    return this.host.store.replayDeadLetters(list);
+  }
+
+  /** Deletes dead letters for good; returns how many were deleted. */
+  delete(ids: string | string[]): Promise<number> {
+    const list = Array.isArray(ids) ? ids : [ids];
+    checkIds(list, 'id');
+    return this.host.store.deleteDeadLetters(list);
+  }
+}
+
+function checkIds(ids: unknown[], what: string): void {
+  for (const id of ids) {
+    if (typeof id !== 'string' || !/^[1-9]\d{0,18}$/.test(id)) {
+      throw new RangeError(`${what} must be a dead-letter id (a string of digits), got ${describe(id)}`);
+    }
+  }
+}

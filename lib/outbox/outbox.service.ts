@@ -1,0 +1,117 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
+import { NOT_A_TRANSACTION, UNKNOWN_TYPE } from '../doctor-job.messages';
+import { describe, type ResolvedDoctorJobOptions } from '../doctor-job.options';
+import { EnqueueError } from '../errors/enqueue.error';
+import { JobHandlerRegistry } from '../handlers/job-handler.registry';
+import { toDto, toJson } from '../handlers/payload';
+import type { NewJob } from '../store/job-store.interface';
+import { JobStoreHost } from '../store/job-store.host';
+import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
+import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
+
+/**
+ * Transactional enqueue: jobs are written through the caller's Prisma transaction client, so they
+ * exist if and only if that transaction commits.
+ */
+@Injectable()
+export class OutboxService<Jobs extends object = DoctorJobs> {
+  constructor(
+    private readonly host: JobStoreHost,
+    private readonly registry: JobHandlerRegistry,
+    @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
+  ) {}
+
+  /**
+   * Writes one job through `tx`, the client of an interactive transaction
+   * (`prisma.$transaction(async (tx) => ...)` or {@link transaction}). Checks the type, the payload
+   * (JSON-safe, and valid against the handler's DTO) and the options first: when any check fails,
+   * it throws an {@link EnqueueError} and writes nothing. Returns the job id.
+   */
+  async enqueue<T extends JobType<Jobs>>(
+    tx: TransactionClientLike,
+    type: T,
+    payload: JobPayload<Jobs, T>,
+    options: EnqueueOptions = {},
+  ): Promise<string> {
+    const job = await this.prepare(tx, { ...options, type, payload } as JobRequest<Jobs>);
+    const [id] = await this.host.store.insert(tx, [job]);
+    return id;
+  }
+
+  /** Writes many jobs through `tx` in one statement, after checking every one. Returns their ids in order. */
+  async enqueueMany(tx: TransactionClientLike, jobs: JobRequest<Jobs>[]): Promise<string[]> {
+    if (!Array.isArray(jobs)) throw new EnqueueError(`enqueueMany expects an array of jobs, got ${describe(jobs)}`, '');
+    if (jobs.length === 0) return [];
+    const prepared: NewJob[] = [];
+    for (const [index, job] of jobs.entries()) {
+      try {
+        prepared.push(await this.prepare(tx, job));
+      } catch (error) {
+        if (error instanceof EnqueueError) {
+          throw new EnqueueError(`enqueueMany: job [${index}]: ${error.message}`, error.jobType, error.problems);
+        }
+        throw error;
+      }
+    }
+    return this.host.store.insert(tx, prepared);
+  }
+
+  /**
+   * Runs `fn` in an interactive transaction of the app's Prisma client and returns its result:
+   * the data written through `tx` and the jobs enqueued through it commit together or not at all.
+   */
+  transaction<R, Tx extends TransactionClientLike = TransactionClientLike>(
+    fn: (tx: Tx) => Promise<R>,
+    options?: TransactionOptions,
+  ): Promise<R> {
+    return Promise.resolve(this.host.prisma.$transaction(fn, options));
+  }
+
+  private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>): Promise<NewJob> {
+    const { type, payload, runAt, delayMs, maxAttempts } = (request ?? {}) as {
+      type: string;
+      payload: unknown;
+    } & EnqueueOptions;
+    const fail = (message: string, problems: string[] = []) => {
+      throw new EnqueueError(problems.length ? `${message}\n  - ${problems.join('\n  - ')}` : message, type, problems);
+    };
+    if (typeof type !== 'string') fail(`The job type must be a string, got ${describe(type)}.`);
+    if (!tx || typeof tx.$queryRawUnsafe !== 'function') {
+      fail(`enqueue("${type}") needs the Prisma transaction client as its first argument, got ${describe(tx)}.`);
+    }
+    // Prisma's transaction clients lack $connect; the root client (and a PrismaService) has it.
+    if (typeof (tx as { $connect?: unknown }).$connect === 'function') fail(NOT_A_TRANSACTION(type));
+    const handler = this.registry.get(type);
+    if (!handler) fail(UNKNOWN_TYPE(type, this.registry.types()));
+
+    const optionProblems: string[] = [];
+    if (runAt !== undefined && !(runAt instanceof Date && !Number.isNaN(runAt.getTime()))) {
+      optionProblems.push(`"runAt" must be a valid Date, got ${describe(runAt)}`);
+    }
+    if (delayMs !== undefined && !(Number.isSafeInteger(delayMs) && delayMs >= 0)) {
+      optionProblems.push(`"delayMs" must be an integer of 0 or more, got ${describe(delayMs)}`);
+    }
+    if (runAt !== undefined && delayMs !== undefined) optionProblems.push('give "runAt" or "delayMs", not both');
+    if (maxAttempts !== undefined && !(Number.isSafeInteger(maxAttempts) && maxAttempts > 0)) {
+      optionProblems.push(`"maxAttempts" must be a positive integer, got ${describe(maxAttempts)}`);
+    }
+    if (optionProblems.length) fail(`Invalid options for job "${type}":`, optionProblems);
+
+    const encoded = toJson(payload);
+    if ('problems' in encoded) fail(`The payload of job "${type}" is not JSON:`, encoded.problems);
+    const json = (encoded as { json: string }).json;
+    if (handler!.payload) {
+      // Validate what the handler will receive: the payload after its trip through JSON.
+      const checked = await toDto(handler!.payload, JSON.parse(json));
+      if ('problems' in checked) fail(`The payload of job "${type}" fails ${handler!.payload.name}:`, checked.problems);
+    }
+    return {
+      type,
+      payload: json,
+      maxAttempts: maxAttempts ?? handler!.maxAttempts ?? this.options.maxAttempts,
+      runAt,
+      delayMs,
+    };
+  }
+}

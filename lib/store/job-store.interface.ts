@@ -1,0 +1,93 @@
+import type { Dialect } from '../doctor-job.options';
+import type { TransactionClientLike } from './prisma-client.interface';
+
+/** A job as the enqueue path hands it to the store. `payload` is already JSON text. */
+export interface NewJob {
+  type: string;
+  payload: string;
+  maxAttempts: number;
+  /** Absolute due time chosen by the caller. */
+  runAt?: Date;
+  /** Due this many ms after the database's now(). Ignored when runAt is set. */
+  delayMs?: number;
+}
+
+/** A job claimed by one worker under a lease. */
+export interface ClaimedJob {
+  id: string;
+  type: string;
+  payload: unknown;
+  /** Attempts including this one. */
+  attempt: number;
+  maxAttempts: number;
+  createdAt: Date;
+}
+
+export interface JobError {
+  message: string;
+  stack?: string;
+}
+
+export interface DeadLetter {
+  id: string;
+  /** Id the job had in the queue. */
+  jobId: string;
+  type: string;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  errorMessage: string;
+  errorStack: string | null;
+  /** When the job was enqueued. */
+  createdAt: Date;
+  failedAt: Date;
+}
+
+export interface DeadLetterQuery {
+  type?: string;
+  /** Page size. */
+  limit: number;
+  /** Cursor: return dead letters older than this id (the `nextCursor` of the previous page). */
+  before?: string;
+}
+
+/** A job waiting in the queue (not claimed, or claimed by a worker whose lease may still run). */
+export interface PendingJob {
+  id: string;
+  type: string;
+  payload: unknown;
+  attempts: number;
+  maxAttempts: number;
+  runAt: Date;
+  lastError: string | null;
+  claimed: boolean;
+  createdAt: Date;
+}
+
+/**
+ * Every database operation of Doctor Job. One implementation per dialect, each in one file under
+ * lib/store/; nothing else writes SQL. Every settle is fenced by the claim token: it only
+ * touches the row if that token still holds it.
+ */
+export interface JobStore {
+  readonly dialect: Dialect;
+  /** Writes jobs through the caller's transaction client in one statement; returns their ids in order. */
+  insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]>;
+  /** Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease. */
+  claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]>;
+  /** Deletes a finished job. False when the token no longer holds it. */
+  complete(id: string, token: string): Promise<boolean>;
+  /** Records a failure and makes the job due again after `delayMs`. */
+  retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean>;
+  /** Moves the job to the dead letters, atomically. */
+  deadLetter(id: string, token: string, error: JobError): Promise<boolean>;
+  /** Gives jobs back without consuming their attempt (shutdown). Returns how many were released. */
+  release(ids: string[], token: string): Promise<number>;
+  listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]>;
+  getDeadLetter(id: string): Promise<DeadLetter | null>;
+  /** Moves dead letters back to the queue with a fresh attempt count, atomically; returns new job ids. */
+  replayDeadLetters(ids: string[]): Promise<string[]>;
+  deleteDeadLetters(ids: string[]): Promise<number>;
+  /** Jobs in the queue, oldest first (inspection and tests). */
+  listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]>;
+}

@@ -1,0 +1,159 @@
+import type { ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
+import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
+import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
+
+const JOB_COLUMNS = `"id"::text AS "id", "type", "payload", "attempts", "max_attempts", "created_at"`;
+const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+
+/**
+ * PostgreSQL: every statement of the dialect. Claims use FOR UPDATE SKIP LOCKED, so any number
+ * of workers can claim concurrently without blocking each other or sharing a job. All times
+ * come from the server's now().
+ */
+export class PostgresqlJobStore implements JobStore {
+  readonly dialect = 'postgresql' as const;
+
+  constructor(private readonly prisma: PrismaClientLike) {}
+
+  async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
+       SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int,
+              COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
+       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
+       ORDER BY e.ord
+       RETURNING "id"::text AS "id"`,
+      encodeJobs(jobs),
+    );
+    return sortIds(rows);
+  }
+
+  async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `UPDATE "doctor_job" AS j
+       SET "run_at" = now() + $2::bigint * interval '1 millisecond',
+           "attempts" = j."attempts" + 1,
+           "claim_token" = $3::uuid
+       FROM (
+         SELECT "id" FROM "doctor_job"
+         WHERE "run_at" <= now()
+         ORDER BY "run_at", "id"
+         LIMIT $1::int
+         FOR UPDATE SKIP LOCKED
+       ) AS due
+       WHERE j."id" = due."id"
+       RETURNING j."id"::text AS "id", j."type", j."payload", j."attempts", j."max_attempts", j."created_at"`,
+      limit,
+      leaseMs,
+      token,
+    );
+    return rows.map(toClaimedJob).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+  }
+
+  async complete(id: string, token: string): Promise<boolean> {
+    const count = await this.prisma.$executeRawUnsafe(
+      `DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`,
+      id,
+      token,
+    );
+    return count > 0;
+  }
+
+  async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
+    const count = await this.prisma.$executeRawUnsafe(
+      `UPDATE "doctor_job"
+       SET "run_at" = now() + $3::bigint * interval '1 millisecond', "claim_token" = NULL, "last_error" = $4
+       WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`,
+      id,
+      token,
+      Math.round(delayMs),
+      error.message,
+    );
+    return count > 0;
+  }
+
+  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
+    // One statement: the delete and the insert commit together or not at all.
+    const count = await this.prisma.$executeRawUnsafe(
+      `WITH moved AS (
+         DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
+         RETURNING "id", "type", "payload", "attempts", "max_attempts", "created_at"
+       )
+       INSERT INTO "doctor_job_dead_letter"
+         ("job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at")
+       SELECT "id", "type", "payload", "attempts", "max_attempts", $3, $4, "created_at" FROM moved`,
+      id,
+      token,
+      error.message,
+      error.stack ?? null,
+    );
+    return count > 0;
+  }
+
+  async release(ids: string[], token: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.prisma.$executeRawUnsafe(
+      `UPDATE "doctor_job"
+       SET "run_at" = now(), "attempts" = GREATEST("attempts" - 1, 0), "claim_token" = NULL
+       WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND "claim_token" = $2::uuid`,
+      JSON.stringify(ids),
+      token,
+    );
+  }
+
+  async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"
+       WHERE ($1::text IS NULL OR "type" = $1::text) AND ($2::bigint IS NULL OR "id" < $2::bigint)
+       ORDER BY "id" DESC
+       LIMIT $3::int`,
+      query.type ?? null,
+      query.before ?? null,
+      query.limit,
+    );
+    return rows.map(toDeadLetter);
+  }
+
+  async getDeadLetter(id: string): Promise<DeadLetter | null> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter" WHERE "id" = $1::bigint`,
+      id,
+    );
+    return rows.length ? toDeadLetter(rows[0]) : null;
+  }
+
+  async replayDeadLetters(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+      `WITH moved AS (
+         DELETE FROM "doctor_job_dead_letter"
+         WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)
+         RETURNING "id", "type", "payload", "max_attempts"
+       )
+       INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
+       SELECT "type", "payload", "max_attempts", now() FROM moved ORDER BY "id"
+       RETURNING "id"::text AS "id"`,
+      JSON.stringify(ids),
+    );
+    return sortIds(rows);
+  }
+
+  async deleteDeadLetters(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.prisma.$executeRawUnsafe(
+      `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)`,
+      JSON.stringify(ids),
+    );
+  }
+
+  async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT ${JOB_COLUMNS}, "run_at", "last_error", "claim_token"::text AS "claim_token" FROM "doctor_job"
+       WHERE ($1::text IS NULL OR "type" = $1::text)
+       ORDER BY "id" LIMIT $2::int`,
+      query.type ?? null,
+      query.limit,
+    );
+    return rows.map(toPendingJob);
+  }
+}

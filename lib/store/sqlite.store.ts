@@ -1,0 +1,148 @@
+import type { ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
+import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
+import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
+
+// Times are ISO-8601 text with milliseconds in UTC, so they sort and compare as strings.
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+const nowPlusMs = (param: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (${param} / 1000.0) || ' seconds')`;
+
+const JOB_COLUMNS = `"id", "type", "payload", "attempts", "max_attempts", "created_at"`;
+const DEAD_LETTER_COLUMNS = `"id", "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+const ID_LIST = `(SELECT CAST("value" AS INTEGER) FROM json_each(?))`;
+
+/**
+ * SQLite: every statement of the dialect. SQLite has one writer at a time, so a claim (a single
+ * UPDATE ... RETURNING) is atomic without row locks. All times come from SQLite's clock.
+ */
+export class SqliteJobStore implements JobStore {
+  readonly dialect = 'sqlite' as const;
+
+  constructor(private readonly prisma: PrismaClientLike) {}
+
+  async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
+    const rows = await tx.$queryRawUnsafe<{ id: number | bigint }[]>(
+      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
+       SELECT "value" ->> '$.type', "value" -> '$.payload', "value" ->> '$.maxAttempts',
+              COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)})
+       FROM json_each(?) ORDER BY "key"
+       RETURNING "id"`,
+      encodeJobs(jobs),
+    );
+    return sortIds(rows);
+  }
+
+  async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `UPDATE "doctor_job"
+       SET "run_at" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
+       WHERE "id" IN (SELECT "id" FROM "doctor_job" WHERE "run_at" <= ${NOW} ORDER BY "run_at", "id" LIMIT ?)
+       RETURNING ${JOB_COLUMNS}`,
+      leaseMs,
+      token,
+      limit,
+    );
+    return rows.map(toClaimedJob).sort((a, b) => Number(a.id) - Number(b.id));
+  }
+
+  async complete(id: string, token: string): Promise<boolean> {
+    const count = await this.prisma.$executeRawUnsafe(
+      `DELETE FROM "doctor_job" WHERE "id" = ? AND "claim_token" = ?`,
+      Number(id),
+      token,
+    );
+    return count > 0;
+  }
+
+  async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
+    const count = await this.prisma.$executeRawUnsafe(
+      `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')}, "claim_token" = NULL, "last_error" = ?
+       WHERE "id" = ? AND "claim_token" = ?`,
+      Math.round(delayMs),
+      error.message,
+      Number(id),
+      token,
+    );
+    return count > 0;
+  }
+
+  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
+    return this.prisma.$transaction(async (tx: TransactionClientLike) => {
+      const moved = await tx.$executeRawUnsafe(
+        `INSERT INTO "doctor_job_dead_letter"
+           ("job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at")
+         SELECT "id", "type", "payload", "attempts", "max_attempts", ?, ?, "created_at", ${NOW}
+         FROM "doctor_job" WHERE "id" = ? AND "claim_token" = ?`,
+        error.message,
+        error.stack ?? null,
+        Number(id),
+        token,
+      );
+      if (moved === 0) return false;
+      await tx.$executeRawUnsafe(`DELETE FROM "doctor_job" WHERE "id" = ? AND "claim_token" = ?`, Number(id), token);
+      return true;
+    });
+  }
+
+  async release(ids: string[], token: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.prisma.$executeRawUnsafe(
+      `UPDATE "doctor_job" SET "run_at" = ${NOW}, "attempts" = MAX("attempts" - 1, 0), "claim_token" = NULL
+       WHERE "id" IN ${ID_LIST} AND "claim_token" = ?`,
+      JSON.stringify(ids),
+      token,
+    );
+  }
+
+  async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"
+       WHERE (? IS NULL OR "type" = ?) AND (? IS NULL OR "id" < CAST(? AS INTEGER))
+       ORDER BY "id" DESC LIMIT ?`,
+      query.type ?? null,
+      query.type ?? null,
+      query.before ?? null,
+      query.before ?? null,
+      query.limit,
+    );
+    return rows.map(toDeadLetter);
+  }
+
+  async getDeadLetter(id: string): Promise<DeadLetter | null> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter" WHERE "id" = ?`,
+      Number(id),
+    );
+    return rows.length ? toDeadLetter(rows[0]) : null;
+  }
+
+  async replayDeadLetters(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.prisma.$transaction(async (tx: TransactionClientLike) => {
+      const rows = await tx.$queryRawUnsafe<{ id: number | bigint }[]>(
+        `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
+         SELECT "type", "payload", "max_attempts", ${NOW} FROM "doctor_job_dead_letter"
+         WHERE "id" IN ${ID_LIST} ORDER BY "id"
+         RETURNING "id"`,
+        JSON.stringify(ids),
+      );
+      await tx.$executeRawUnsafe(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
+      return sortIds(rows);
+    });
+  }
+
+  async deleteDeadLetters(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.prisma.$executeRawUnsafe(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
+  }
+
+  async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
+    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT ${JOB_COLUMNS}, "run_at", "last_error", "claim_token" FROM "doctor_job"
+       WHERE (? IS NULL OR "type" = ?) ORDER BY "id" LIMIT ?`,
+      query.type ?? null,
+      query.type ?? null,
+      query.limit,
+    );
+    return rows.map(toPendingJob);
+  }
+}

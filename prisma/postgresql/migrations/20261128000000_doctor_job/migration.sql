@@ -1,0 +1,38 @@
+-- Doctor Job tables (PostgreSQL). Generated to match prisma/postgresql/doctor-job.prisma.
+
+-- CreateTable
+CREATE TABLE "doctor_job" (
+    "id" BIGSERIAL NOT NULL,
+    "type" VARCHAR(255) NOT NULL,
+    "payload" JSONB NOT NULL,
+    "run_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "attempts" INTEGER NOT NULL DEFAULT 0,
+    "max_attempts" INTEGER NOT NULL,
+    "claim_token" UUID,
+    "last_error" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "doctor_job_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "doctor_job_dead_letter" (
+    "id" BIGSERIAL NOT NULL,
+    "job_id" BIGINT NOT NULL,
+    "type" VARCHAR(255) NOT NULL,
+    "payload" JSONB NOT NULL,
+    "attempts" INTEGER NOT NULL,
+    "max_attempts" INTEGER NOT NULL,
+    "error_message" TEXT NOT NULL,
+    "error_stack" TEXT,
+    "created_at" TIMESTAMPTZ(3) NOT NULL,
+    "failed_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "doctor_job_dead_letter_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateIndex
+CREATE INDEX "doctor_job_run_at_id_idx" ON "doctor_job"("run_at", "id");
+
+-- CreateIndex
+CREATE INDEX "doctor_job_dead_letter_type_id_idx" ON "doctor_job_dead_letter"("type", "id");

@@ -1,0 +1,26 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { OutboxService } from 'doctor-job';
+import type { Prisma } from '../../generated/postgresql/client';
+import { PrismaService } from '../database/prisma.service';
+
+@Injectable()
+export class ClientsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  create(email: string) {
+    return this.prisma.client.create({ data: { email } });
+  }
+
+  /** Looks the client up and enqueues the email in one transaction: both happen, or neither. */
+  requestLoginLink(email: string) {
+    return this.outbox.transaction(async (tx: Prisma.TransactionClient) => {
+      const client = await tx.client.findUnique({ where: { email } });
+      if (!client) throw new NotFoundException(`No client with email ${email}`);
+      const jobId = await this.outbox.enqueue(tx, 'sendClientLoginLink', { clientId: client.id });
+      return { clientId: client.id, jobId };
+    });
+  }
+}

@@ -1,0 +1,16 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { DEFAULT_DATABASE_URL } from './database/prisma.service';
+
+async function bootstrap() {
+  const app = configureApp(await NestFactory.create(AppModule));
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  const url = (process.env.DATABASE_URL || DEFAULT_DATABASE_URL).replace(/\/\/([^:@/]+):[^@]*@/, '//$1:***@');
+  Logger.log(`Sample app on http://localhost:${port} (database: ${url})`, 'Bootstrap');
+}
+
+void bootstrap();

@@ -1,0 +1,39 @@
+import { DEFAULT_OPTIONS, resolveOptions } from './doctor-job.options';
+import { InvalidOptionsError } from './errors/invalid-options.error';
+
+class PrismaService {}
+
+describe('resolveOptions', () => {
+  it('applies every default in one place', () => {
+    const options = resolveOptions({ prisma: PrismaService });
+    expect(options).toEqual({ prisma: PrismaService, dialect: undefined, ...DEFAULT_OPTIONS });
+  });
+
+  it('merges a partial backoff over the default backoff', () => {
+    expect(resolveOptions({ prisma: PrismaService, backoff: { baseMs: 10 } }).backoff).toEqual({ ...DEFAULT_OPTIONS.backoff, baseMs: 10 });
+  });
+
+  it('names every invalid option and says why', () => {
+    let error: unknown;
+    try {
+      resolveOptions({ prisma: PrismaService, pollIntervalMs: -5, concurrency: 1.5, dialect: 'oracle' as never, backoff: { jitter: 2 }, batchSize: '10' as never });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    const message = (error as Error).message;
+    expect(message).toContain('"pollIntervalMs" must be a positive integer, got -5');
+    expect(message).toContain('"concurrency" must be a positive integer, got 1.5');
+    expect(message).toContain('"dialect" must be one of postgresql, sqlite');
+    expect(message).toContain('"backoff.jitter" must be a number from 0 to 1, got 2');
+    expect(message).toContain('"batchSize" must be a positive integer, got "10"');
+    expect((error as InvalidOptionsError).problems).toHaveLength(5);
+  });
+
+  it('refuses a missing prisma, unknown keys and a cap below the base', () => {
+    expect(() => resolveOptions({ pollInterval: 5 } as never)).toThrow(/"pollInterval" is not an option[\s\S]*"prisma" is required/);
+    expect(() => resolveOptions({ prisma: PrismaService, backoff: { baseMs: 500, maxMs: 100 } })).toThrow(
+      '"backoff.maxMs" (100) must not be below "backoff.baseMs" (500)',
+    );
+  });
+});

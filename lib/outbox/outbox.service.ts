@@ -5,7 +5,7 @@ import { describe, type ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { EnqueueError } from '../errors/enqueue.error';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
 import { toDto, toJson } from '../handlers/payload';
-import type { NewJob } from '../store/job-store.interface';
+import type { NewJob, PendingJob } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
@@ -66,6 +66,15 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     options?: TransactionOptions,
   ): Promise<R> {
     return Promise.resolve(this.host.prisma.$transaction(fn, options));
+  }
+
+  /** Jobs waiting in the queue or running, oldest first (for inspection). */
+  pending(options: { type?: string; limit?: number } = {}): Promise<PendingJob[]> {
+    const limit = options.limit ?? 100;
+    if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= 1000)) {
+      throw new RangeError(`limit must be an integer from 1 to 1000, got ${describe(limit)}`);
+    }
+    return this.host.store.listJobs({ type: options.type, limit });
   }
 
   private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>): Promise<NewJob> {

@@ -2,6 +2,8 @@ import type { ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJo
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
 import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
 
+// Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
+// ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
 const JOB_COLUMNS = `"id"::text AS "id", "type", "payload", "attempts", "max_attempts", "created_at"`;
 const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
 
@@ -105,7 +107,7 @@ export class PostgresqlJobStore implements JobStore {
     const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
       `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"
        WHERE ($1::text IS NULL OR "type" = $1::text) AND ($2::bigint IS NULL OR "id" < $2::bigint)
-       ORDER BY "id" DESC
+       ORDER BY "doctor_job_dead_letter"."id" DESC
        LIMIT $3::int`,
       query.type ?? null,
       query.before ?? null,
@@ -150,7 +152,7 @@ export class PostgresqlJobStore implements JobStore {
     const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
       `SELECT ${JOB_COLUMNS}, "run_at", "last_error", "claim_token"::text AS "claim_token" FROM "doctor_job"
        WHERE ($1::text IS NULL OR "type" = $1::text)
-       ORDER BY "id" LIMIT $2::int`,
+       ORDER BY "doctor_job"."id" LIMIT $2::int`,
       query.type ?? null,
       query.limit,
     );

@@ -36,7 +36,7 @@ export async function applyMigrations(prisma: PrismaClientLike, dialect: SqlDial
   for (const name of names) {
     const sql = readFileSync(join(dir, name, 'migration.sql'), 'utf8');
     const done = await prisma.$transaction(async (tx: TransactionClientLike) => {
-      if (dialect === 'postgresql') await tx.$queryRawUnsafe(`SELECT pg_advisory_xact_lock(4242424242)`);
+      if (dialect === 'postgresql') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(4242424242)`);
       const seen = await tx.$queryRawUnsafe<unknown[]>(
         `SELECT 1 FROM "_prisma_migrations" WHERE "migration_name" = ${dialect === 'postgresql' ? '$1' : '?'} AND "rolled_back_at" IS NULL`,
         name,

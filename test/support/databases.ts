@@ -14,7 +14,7 @@ export interface TestDatabase {
   dialect: SqlDialect;
   url: string;
   prisma: PrismaService;
-  /** Runs SQL with positional parameters written as $1, $2… (rewritten to ? on SQLite). */
+  /** Runs SQL, on a connection separate from the app's, with positional parameters written as $1, $2… (rewritten to ? on SQLite). */
   query<T = Record<string, unknown>>(sql: string, ...params: unknown[]): Promise<T[]>;
   execute(sql: string, ...params: unknown[]): Promise<number>;
   /** Rows in the jobs table. */
@@ -39,17 +39,21 @@ export async function createTestDatabase(dialect: SqlDialect): Promise<TestDatab
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
   const prisma = await createPrismaClient(url);
+  // Tests look at the tables through a connection of their own, as another process would:
+  // on SQLite, the app's single connection would see its own uncommitted writes.
+  const observer = await createPrismaClient(url);
   const rewrite = (sql: string) => (dialect === 'sqlite' ? sql.replace(/\$\d+(::\w+(\[\])?)?/g, '?') : sql);
   const db: TestDatabase = {
     dialect,
     url,
     prisma,
-    query: (sql, ...params) => prisma.$queryRawUnsafe(rewrite(sql), ...params),
-    execute: (sql, ...params) => prisma.$executeRawUnsafe(rewrite(sql), ...params),
+    query: (sql, ...params) => observer.$queryRawUnsafe(rewrite(sql), ...params),
+    execute: (sql, ...params) => observer.$executeRawUnsafe(rewrite(sql), ...params),
     countJobs: async () => Number((await db.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM "doctor_job"'))[0].n),
     countDeadLetters: async () => Number((await db.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM "doctor_job_dead_letter"'))[0].n),
     dispose: async () => {
       await prisma.$disconnect();
+      await observer.$disconnect();
       await cleanup();
     },
   };

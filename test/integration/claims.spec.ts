@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { JobHandler } from 'doctor-job';
+import type { JobStore } from '../../lib/store/job-store.interface';
+import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
+import { SqliteJobStore } from '../../lib/store/sqlite.store';
+import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
+import { startOutboxApp } from '../support/outbox-app';
+import { sleep, waitFor } from '../support/wait';
+
+const job = (type = 'work', extra = {}) => ({ type, payload: '{"k":1}', maxAttempts: 3, ...extra });
+
+eachDialect('claims, leases and fencing', (dialect) => {
+  let db: TestDatabase;
+  let store: JobStore;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(dialect);
+    store = dialect === 'postgresql' ? new PostgresqlJobStore(db.prisma) : new SqliteJobStore(db.prisma);
+  });
+  afterAll(() => db?.dispose());
+  beforeEach(() => db.execute('DELETE FROM "doctor_job"'));
+
+  const insert = (...jobs: ReturnType<typeof job>[]) => db.prisma.$transaction((tx) => store.insert(tx, jobs));
+
+  it('claims due jobs in batches, oldest first, each once while its lease runs', async () => {
+    const ids = await insert(job(), job(), job(), job(), job());
+    const first = await store.claim(3, 60_000, randomUUID());
+    expect(first.map((j) => j.id)).toEqual(ids.slice(0, 3));
+    expect(first.every((j) => j.attempt === 1 && j.maxAttempts === 3)).toBe(true);
+    const second = await store.claim(3, 60_000, randomUUID());
+    expect(second.map((j) => j.id)).toEqual(ids.slice(3));
+    expect(await store.claim(3, 60_000, randomUUID())).toEqual([]);
+  });
+
+  it('makes a job due again when its lease ends, counting the attempt', async () => {
+    const [id] = await insert(job());
+    await store.claim(1, 300, randomUUID());
+    expect(await store.claim(1, 300, randomUUID())).toEqual([]);
+    await sleep(450);
+    const [again] = await store.claim(1, 300, randomUUID());
+    expect(again).toMatchObject({ id, attempt: 2 });
+  });
+
+  it('fences every settle by the claim token: a worker whose lease expired changes nothing', async () => {
+    const [id] = await insert(job());
+    const tokenA = randomUUID();
+    const tokenB = randomUUID();
+    await store.claim(1, 200, tokenA);
+    await sleep(350);
+    const [claimedByB] = await store.claim(1, 60_000, tokenB);
+    expect(claimedByB).toMatchObject({ id, attempt: 2 });
+
+    // A finishes late, whatever its outcome: every write is refused.
+    expect(await store.complete(id, tokenA)).toBe(false);
+    expect(await store.retry(id, tokenA, 0, { message: 'A failed late' })).toBe(false);
+    expect(await store.deadLetter(id, tokenA, { message: 'A gave up late' })).toBe(false);
+    expect(await store.release([id], tokenA)).toBe(0);
+
+    const [row] = await db.query<{ attempts: unknown; claim_token: unknown; last_error: unknown }>(
+      'SELECT "attempts", "claim_token", "last_error" FROM "doctor_job" WHERE "id" = $1',
+      dialect === 'postgresql' ? BigInt(id) : Number(id),
+    );
+    expect([Number(row.attempts), String(row.claim_token), row.last_error]).toEqual([2, tokenB, null]);
+    expect(await db.countDeadLetters()).toBe(0);
+
+    // B's result stands.
+    expect(await store.complete(id, tokenB)).toBe(true);
+    expect(await db.countJobs()).toBe(0);
+  });
+
+  it('compares times on the database clock, not Node’s', async () => {
+    const realNow = Date.now;
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 10 * 60_000);
+    try {
+      await insert(job('later', { delayMs: 60_000 }), job('now'));
+      const claimed = await store.claim(10, 60_000, randomUUID());
+      expect(claimed.map((j) => j.type)).toEqual(['now']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('dead-letters a job whose lease ran out during its last attempt instead of running it again', async () => {
+    @Injectable()
+    class Work {
+      runs = 0;
+      @JobHandler('work', { maxAttempts: 3 })
+      run() {
+        this.runs++;
+      }
+    }
+    const [id] = await insert(job());
+    // Three claims whose workers "died": the lease of the last one runs out.
+    for (let i = 0; i < 3; i++) {
+      await store.claim(1, 1, randomUUID());
+      await sleep(20);
+    }
+    const app = await startOutboxApp(db, [Work]);
+    try {
+      await waitFor('dead-lettered', async () => (await db.countDeadLetters()) === 1);
+      const [letter] = (await app.deadLetters.list()).items;
+      expect(letter).toMatchObject({ jobId: id, attempts: 4, maxAttempts: 3 });
+      expect(letter.errorMessage).toContain("The job's lease expired during its last allowed attempt (3)");
+      expect(app.module.get(Work).runs).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -43,9 +43,9 @@ export class JobStoreHost implements OnModuleInit {
 
   private resolveClient(): PrismaClientLike {
     const { prisma } = this.options;
-    const isInstance = typeof prisma === 'object' && prisma !== null && typeof (prisma as PrismaClientLike).$transaction === 'function';
+    // Tokens are classes, strings or symbols; any object is taken as the client itself.
     let client: unknown = prisma;
-    if (!isInstance) {
+    if (typeof prisma !== 'object') {
       try {
         client = this.moduleRef.get(prisma as never, { strict: false });
       } catch {

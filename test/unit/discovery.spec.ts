@@ -157,3 +157,12 @@ describe('DoctorJobModule', () => {
     expect(registry.getIntervals()).not.toContain(DOCTOR_JOB_RUNNER_NAME);
   });
 });
+
+describe('DoctorJobModule with a wrong prisma option', () => {
+  it('says what the object lacks when it is not a Prisma client', async () => {
+    const module = await Test.createTestingModule({ imports: [DoctorJobModule.forRoot({ prisma: {} as never, autoStart: false })] }).compile();
+    await expect(module.init()).rejects.toThrow(
+      '"prisma" resolved to an object, which is not a Prisma client ($transaction, $queryRawUnsafe and $executeRawUnsafe are required).',
+    );
+  });
+});

@@ -24,3 +24,11 @@ export const NO_HANDLER_AT_RUN = (type: string) =>
 export const LEASE_EXPIRED_ON_LAST_ATTEMPT = (attempts: number) =>
   `The job's lease expired during its last allowed attempt (${attempts}): the worker running it died or ` +
   `the handler outlived the lease. It was dead-lettered instead of being run again.`;
+
+export const LEASE_LOST = (id: string) =>
+  `Job ${id}: its lease could not be extended because another worker holds it now (this process stalled past the lease). ` +
+  `Its handler was aborted here and its outcome will not be written.`;
+
+export const NO_SCHEDULE_MODULE =
+  'DoctorJobModule schedules its runner with @nestjs/schedule, but no SchedulerRegistry is available. ' +
+  'Add ScheduleModule.forRoot() to the imports of your AppModule (once per app).';

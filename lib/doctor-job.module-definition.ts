@@ -6,6 +6,11 @@ export interface DoctorJobModuleExtras {
   isGlobal?: boolean;
 }
 
+/** For `forRootAsync({ useClass })`: a provider that builds the options. */
+export interface DoctorJobOptionsFactory {
+  createDoctorJobOptions(): DoctorJobOptions | Promise<DoctorJobOptions>;
+}
+
 export const {
   ConfigurableModuleClass: DoctorJobConfigurableModule,
   MODULE_OPTIONS_TOKEN: DOCTOR_JOB_MODULE_OPTIONS,
@@ -13,5 +18,9 @@ export const {
   ASYNC_OPTIONS_TYPE: DOCTOR_JOB_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<DoctorJobOptions>()
   .setClassMethodName('forRoot')
+  .setFactoryMethodName('createDoctorJobOptions')
   .setExtras<DoctorJobModuleExtras>({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();
+
+/** What `DoctorJobModule.forRootAsync()` takes. */
+export type DoctorJobAsyncOptions = typeof DOCTOR_JOB_ASYNC_OPTIONS_TYPE;

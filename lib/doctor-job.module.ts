@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ScheduleModule } from '@nestjs/schedule';
 import { DOCTOR_JOB_OPTIONS } from './doctor-job.constants';
 import { DOCTOR_JOB_MODULE_OPTIONS, DoctorJobConfigurableModule } from './doctor-job.module-definition';
 import { resolveOptions, type DoctorJobOptions } from './doctor-job.options';
@@ -13,10 +12,13 @@ import { JobStoreHost } from './store/job-store.host';
 
 /**
  * The transactional outbox. `DoctorJobModule.forRoot({ prisma: PrismaService })` or
- * `forRootAsync({ useFactory, inject })`; global unless `isGlobal: false`.
+ * `forRootAsync({ useFactory, inject })`; global unless `isGlobal: false`. Needs
+ * `ScheduleModule.forRoot()` in the app (the runner is an interval of its SchedulerRegistry).
  */
 @Module({
-  imports: [DiscoveryModule, ScheduleModule.forRoot()],
+  // The app imports ScheduleModule.forRoot() once; importing it here too would run its
+  // explorer twice and fire every @Interval/@Cron/@Timeout of the app twice.
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: DOCTOR_JOB_OPTIONS,

@@ -4,9 +4,34 @@ import { InvalidOptionsError } from './errors/invalid-options.error';
 class PrismaService {}
 
 describe('resolveOptions', () => {
-  it('applies every default in one place', () => {
+  it('applies the documented defaults', () => {
     const options = resolveOptions({ prisma: PrismaService });
+    expect(options).toEqual({
+      prisma: PrismaService,
+      dialect: undefined,
+      pollIntervalMs: 1000,
+      batchSize: 20,
+      concurrency: 10,
+      leaseMs: 60000,
+      maxAttempts: 5,
+      backoff: { baseMs: 1000, maxMs: 3600000, jitter: 0.5 },
+      shutdownTimeoutMs: 10000,
+      autoStart: true,
+    });
     expect(options).toEqual({ prisma: PrismaService, dialect: undefined, ...DEFAULT_OPTIONS });
+  });
+
+  it('keeps a default when an option is given as undefined', () => {
+    expect(resolveOptions({ prisma: PrismaService, pollIntervalMs: undefined, backoff: { maxMs: undefined, baseMs: 5 } })).toMatchObject({
+      pollIntervalMs: 1000,
+      backoff: { baseMs: 5, maxMs: 3600000, jitter: 0.5 },
+    });
+  });
+
+  it("refuses delays that Node's timers cannot hold", () => {
+    expect(() => resolveOptions({ prisma: PrismaService, pollIntervalMs: 2 ** 31, shutdownTimeoutMs: 2 ** 40 })).toThrow(
+      /"pollIntervalMs" must be at most 2147483647, got 2147483648[\s\S]*"shutdownTimeoutMs" must be at most 2147483647/,
+    );
   });
 
   it('merges a partial backoff over the default backoff', () => {

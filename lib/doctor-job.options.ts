@@ -99,7 +99,7 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
       if (!KNOWN_BACKOFF_KEYS.has(key)) problems.push(`"backoff.${key}" is not an option (known: ${[...KNOWN_BACKOFF_KEYS].join(', ')})`);
     }
   }
-  const backoff = { ...DEFAULT_OPTIONS.backoff, ...(typeof backoffIn === 'object' ? backoffIn : {}) };
+  const backoff = { ...DEFAULT_OPTIONS.backoff, ...definedOnly(typeof backoffIn === 'object' ? backoffIn : {}) };
   const resolved: ResolvedDoctorJobOptions = {
     prisma: input.prisma,
     dialect: input.dialect,
@@ -112,12 +112,12 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     shutdownTimeoutMs: input.shutdownTimeoutMs ?? DEFAULT_OPTIONS.shutdownTimeoutMs,
     autoStart: input.autoStart ?? DEFAULT_OPTIONS.autoStart,
   };
-  positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs);
+  positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs, MAX_TIMER_MS);
   positiveInteger(problems, 'batchSize', resolved.batchSize);
   positiveInteger(problems, 'concurrency', resolved.concurrency);
-  positiveInteger(problems, 'leaseMs', resolved.leaseMs);
+  positiveInteger(problems, 'leaseMs', resolved.leaseMs, MAX_TIMER_MS);
   positiveInteger(problems, 'maxAttempts', resolved.maxAttempts);
-  nonNegativeInteger(problems, 'shutdownTimeoutMs', resolved.shutdownTimeoutMs);
+  nonNegativeInteger(problems, 'shutdownTimeoutMs', resolved.shutdownTimeoutMs, MAX_TIMER_MS);
   problems.push(...checkBackoff(backoff, 'backoff.'));
   if (typeof resolved.autoStart !== 'boolean') problems.push(`"autoStart" must be true or false, got ${describe(resolved.autoStart)}`);
   if (problems.length) throw new InvalidOptionsError(problems);
@@ -138,16 +138,28 @@ export function checkBackoff(backoff: BackoffOptions, prefix: string): string[] 
   return problems;
 }
 
-export function positiveInteger(problems: string[], name: string, value: unknown): void {
+/** Node's timers fire at once for delays above this (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function positiveInteger(problems: string[], name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): void {
   if (!(Number.isSafeInteger(value) && (value as number) > 0)) {
     problems.push(`"${name}" must be a positive integer, got ${describe(value)}`);
+  } else if ((value as number) > max) {
+    problems.push(`"${name}" must be at most ${max}, got ${describe(value)}`);
   }
 }
 
-function nonNegativeInteger(problems: string[], name: string, value: unknown): void {
+function nonNegativeInteger(problems: string[], name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): void {
   if (!(Number.isSafeInteger(value) && (value as number) >= 0)) {
     problems.push(`"${name}" must be an integer of 0 or more, got ${describe(value)}`);
+  } else if ((value as number) > max) {
+    problems.push(`"${name}" must be at most ${max}, got ${describe(value)}`);
   }
+}
+
+/** The keys of an options object whose value is not undefined (so `{ maxMs: undefined }` keeps the default). */
+export function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export function describe(value: unknown): string {

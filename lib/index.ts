@@ -1,5 +1,5 @@
 export { DoctorJobModule } from './doctor-job.module';
-export type { DoctorJobModuleExtras } from './doctor-job.module-definition';
+export type { DoctorJobAsyncOptions, DoctorJobModuleExtras, DoctorJobOptionsFactory } from './doctor-job.module-definition';
 export { DEFAULT_OPTIONS, type BackoffOptions, type Dialect, type DoctorJobOptions } from './doctor-job.options';
 export { DOCTOR_JOB_RUNNER_NAME } from './doctor-job.constants';
 export { JobHandler, type JobHandlerOptions } from './decorators/job-handler.decorator';

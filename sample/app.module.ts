@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { DoctorJobModule } from 'doctor-job';
 import { ClientsController } from './clients/clients.controller';
 import { ClientsService } from './clients/clients.service';
@@ -14,6 +15,7 @@ import { SplinesJobs } from './splines/splines.jobs';
 @Module({
   imports: [
     DatabaseModule,
+    ScheduleModule.forRoot(),
     DoctorJobModule.forRootAsync({
       inject: [PrismaService],
       useFactory: (prisma: PrismaService) => ({

@@ -2,7 +2,8 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { JOB_HANDLER_METADATA } from '../doctor-job.constants';
 import { REQUEST_SCOPED_HANDLER } from '../doctor-job.messages';
-import { checkBackoff, describe } from '../doctor-job.options';
+import { checkBackoff, definedOnly, describe } from '../doctor-job.options';
+import { getMetadataStorage } from 'class-validator';
 import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
 import { HandlerRegistrationError } from '../errors/handler-registration.error';
 import { JobHandlerRegistry } from './job-handler.registry';
@@ -39,7 +40,7 @@ export class JobHandlerExplorer implements OnModuleInit {
           location,
           payload: meta.payload,
           maxAttempts: meta.maxAttempts,
-          backoff: meta.backoff,
+          backoff: meta.backoff && definedOnly(meta.backoff),
           invoke: (payload, context) => Promise.resolve().then(() => method.call(instance, payload, context)),
         });
       }
@@ -57,6 +58,11 @@ function checkHandler(meta: JobHandlerMetadata, location: string): void {
   }
   if (meta.payload !== undefined && typeof meta.payload !== 'function') {
     problems.push(`"payload" must be a class (a class-validator DTO), got ${describe(meta.payload)}`);
+  } else if (meta.payload && getMetadataStorage().getTargetValidationMetadatas(meta.payload, '', true, false).length === 0) {
+    problems.push(
+      `"payload" is ${meta.payload.name}, which has no class-validator decorators, so every payload would fail ` +
+        `validation; decorate its properties (@IsString(), @IsInt(), ...) or leave "payload" out`,
+    );
   }
   if (meta.backoff !== undefined) problems.push(...checkBackoff(meta.backoff, 'backoff.'));
   if (problems.length) {

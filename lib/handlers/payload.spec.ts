@@ -32,6 +32,9 @@ describe('toJson', () => {
     ['a Map', { m: new Map() }, 'payload.m is a Map'],
     ['undefined at the top level', undefined, 'payload is undefined'],
     ['a nested array item', { items: [1, 2n] }, 'payload.items[1] is a BigInt'],
+    ['undefined in an array', { items: [1, undefined] }, 'payload.items[1] is undefined'],
+    ['an invalid Date', { at: new Date('nope') }, 'payload.at is an invalid Date'],
+    ['a NUL character', { name: 'a\u0000b' }, 'payload.name contains a NUL character'],
   ])('refuses %s, naming where it is', (_what, payload, message) => {
     const result = toJson(payload);
     expect('problems' in result && result.problems[0]).toContain(message);

@@ -3,7 +3,8 @@ import { validate, type ValidationError } from 'class-validator';
 
 /**
  * Serialises a payload to JSON, refusing what JSON would silently change or cannot hold:
- * BigInt, functions, symbols, cycles, non-finite numbers, Map/Set, undefined at the top level.
+ * BigInt, functions, symbols, cycles, non-finite numbers, invalid Dates, Map/Set, undefined at the
+ * top level or in an array, and NUL characters (PostgreSQL's jsonb cannot store \u0000).
  * Returns the JSON text, or the list of problems (each with its path, e.g. `payload.items[2]`).
  */
 export function toJson(payload: unknown): { json: string } | { problems: string[] } {
@@ -29,6 +30,13 @@ function walk(value: unknown, path: string, ancestors: Set<object>, problems: st
     case 'number':
       if (!Number.isFinite(value)) problems.push(`${path} is ${value}, which JSON turns into null; pass a finite number`);
       return;
+    case 'string':
+      if (value.includes('\u0000')) problems.push(`${path} contains a NUL character (\\u0000), which PostgreSQL cannot store in JSON; remove it or encode the string (e.g. base64)`);
+      return;
+    case 'undefined':
+      // Only reached for array items: JSON turns them into null. (Undefined properties are dropped, as JSON does.)
+      problems.push(`${path} is undefined, which JSON turns into null in an array; pass null`);
+      return;
     case 'object':
       break;
     default:
@@ -39,7 +47,11 @@ function walk(value: unknown, path: string, ancestors: Set<object>, problems: st
     problems.push(`${path} is a ${value instanceof Map ? 'Map' : 'Set'}, which JSON turns into {}; pass an object or an array`);
     return;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return; // Date and friends choose their own JSON.
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) problems.push(`${path} is an invalid Date, which JSON turns into null`);
+    return;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return; // they choose their own JSON
   if (ancestors.has(value)) {
     problems.push(`${path} refers back to one of its parents (a cycle); JSON cannot hold cycles`);
     return;
@@ -50,7 +62,9 @@ function walk(value: unknown, path: string, ancestors: Set<object>, problems: st
   } else {
     for (const [key, item] of Object.entries(value)) {
       if (item === undefined) continue; // dropped by JSON, as everywhere else
-      walk(item, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, ancestors, problems);
+      const itemPath = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+      if (key.includes('\u0000')) problems.push(`${itemPath}: the key contains a NUL character (\\u0000), which PostgreSQL cannot store in JSON`);
+      walk(item, itemPath, ancestors, problems);
     }
   }
   ancestors.delete(value);

@@ -36,7 +36,7 @@ export class DeadLetterService {
   }
 
   /** One dead letter, or null. */
-  get(id: string): Promise<DeadLetter | null> {
+  async get(id: string): Promise<DeadLetter | null> {
     checkIds([id], 'id');
     return this.host.store.getDeadLetter(id);
   }
@@ -45,23 +45,25 @@ export class DeadLetterService {
    * Puts dead letters back in the queue, due now, with a fresh attempt count; all in one
    * transaction. Returns the new job ids (ids that are not dead letters are ignored).
    */
-  replay(ids: string | string[]): Promise<string[]> {
+  async replay(ids: string | string[]): Promise<string[]> {
     const list = Array.isArray(ids) ? ids : [ids];
     checkIds(list, 'id');
     return this.host.store.replayDeadLetters(list);
   }
 
   /** Deletes dead letters for good; returns how many were deleted. */
-  delete(ids: string | string[]): Promise<number> {
+  async delete(ids: string | string[]): Promise<number> {
     const list = Array.isArray(ids) ? ids : [ids];
     checkIds(list, 'id');
     return this.host.store.deleteDeadLetters(list);
   }
 }
 
+const MAX_ID = 2n ** 63n - 1n;
+
 function checkIds(ids: unknown[], what: string): void {
   for (const id of ids) {
-    if (typeof id !== 'string' || !/^[1-9]\d{0,18}$/.test(id)) {
+    if (typeof id !== 'string' || !/^[1-9]\d{0,18}$/.test(id) || BigInt(id) > MAX_ID) {
       throw new RangeError(`${what} must be a dead-letter id (a string of digits), got ${describe(id)}`);
     }
   }

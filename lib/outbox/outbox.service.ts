@@ -10,6 +10,10 @@ import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
 
+const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts']);
+/** 10000-01-01T00:00:00Z: later dates do not fit the stores' time formats. */
+const MAX_RUN_AT = Date.UTC(10000, 0, 1);
+
 /**
  * Transactional enqueue: jobs are written through the caller's Prisma transaction client, so they
  * exist if and only if that transaction commits.
@@ -34,6 +38,9 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     payload: JobPayload<Jobs, T>,
     options: EnqueueOptions = {},
   ): Promise<string> {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new EnqueueError(`The options of enqueue("${type}") must be an object { runAt?, delayMs?, maxAttempts? }, got ${describe(options)}.`, type);
+    }
     const job = await this.prepare(tx, { ...options, type, payload } as JobRequest<Jobs>);
     const [id] = await this.host.store.insert(tx, [job]);
     return id;
@@ -69,7 +76,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   }
 
   /** Jobs waiting in the queue or running, oldest first (for inspection). */
-  pending(options: { type?: string; limit?: number } = {}): Promise<PendingJob[]> {
+  async pending(options: { type?: string; limit?: number } = {}): Promise<PendingJob[]> {
     const limit = options.limit ?? 100;
     if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= 1000)) {
       throw new RangeError(`limit must be an integer from 1 to 1000, got ${describe(limit)}`);
@@ -78,7 +85,10 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   }
 
   private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>): Promise<NewJob> {
-    const { type, payload, runAt, delayMs, maxAttempts } = (request ?? {}) as {
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+      throw new EnqueueError(`Each job must be an object { type, payload, ...options }, got ${describe(request)}.`, '');
+    }
+    const { type, payload, runAt, delayMs, maxAttempts } = request as {
       type: string;
       payload: unknown;
     } & EnqueueOptions;
@@ -95,8 +105,11 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     if (!handler) fail(UNKNOWN_TYPE(type, this.registry.types()));
 
     const optionProblems: string[] = [];
-    if (runAt !== undefined && !(runAt instanceof Date && !Number.isNaN(runAt.getTime()))) {
-      optionProblems.push(`"runAt" must be a valid Date, got ${describe(runAt)}`);
+    for (const key of Object.keys(request)) {
+      if (!REQUEST_KEYS.has(key)) optionProblems.push(`"${key}" is not an enqueue option (known: runAt, delayMs, maxAttempts)`);
+    }
+    if (runAt !== undefined && !(runAt instanceof Date && runAt.getTime() >= 0 && runAt.getTime() < MAX_RUN_AT)) {
+      optionProblems.push(`"runAt" must be a valid Date between 1970 and 9999, got ${runAt instanceof Date ? runAt.toString() : describe(runAt)}`);
     }
     if (delayMs !== undefined && !(Number.isSafeInteger(delayMs) && delayMs >= 0)) {
       optionProblems.push(`"delayMs" must be an integer of 0 or more, got ${describe(delayMs)}`);

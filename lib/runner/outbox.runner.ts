@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { DOCTOR_JOB_OPTIONS, DOCTOR_JOB_RUNNER_NAME } from '../doctor-job.constants';
-import { LEASE_EXPIRED_ON_LAST_ATTEMPT, NO_HANDLER_AT_RUN } from '../doctor-job.messages';
+import { LEASE_EXPIRED_ON_LAST_ATTEMPT, LEASE_LOST, NO_HANDLER_AT_RUN, NO_SCHEDULE_MODULE } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import { JobHandlerRegistry, type RegisteredHandler } from '../handlers/job-handler.registry';
@@ -16,30 +16,39 @@ interface RunningJob {
   token: string;
   controller: AbortController;
   done: Promise<void>;
-  released: boolean;
+  /** Released on shutdown, or its lease was lost: its outcome must not be written. */
+  relinquished: boolean;
 }
 
 /**
  * Claims due jobs and runs their handlers: polls on an interval registered in SchedulerRegistry,
  * and claims again at once while a claim comes back full and slots are free. One claim loop at
- * a time per app instance; at most `concurrency` handlers at once.
+ * a time per app instance; at most `concurrency` handlers at once. While a handler runs, a
+ * heartbeat extends its lease, so a long handler is not claimed by another worker.
  */
 @Injectable()
-export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
+export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRunner.name);
+  /** Keyed by claim (job id + token): a job re-claimed after a lost lease is another entry. */
   private readonly running = new Map<string, RunningJob>();
   private active = false;
   private loop: Promise<void> | null = null;
   private pollAgain = false;
   private moreDue = false;
   private outage = false;
+  private heartbeat?: NodeJS.Timeout;
+  private heartbeatBusy = false;
 
   constructor(
     @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
     private readonly host: JobStoreHost,
     private readonly registry: JobHandlerRegistry,
-    private readonly scheduler: SchedulerRegistry,
+    @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
+
+  onModuleInit(): void {
+    if (!this.scheduler) throw new Error(NO_SCHEDULE_MODULE);
+  }
 
   onApplicationBootstrap(): void {
     if (this.options.autoStart) this.start();
@@ -54,7 +63,7 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
     return this.active;
   }
 
-  /** Handlers running now. */
+  /** Handlers running now (not counting those released at shutdown). */
   get inFlight(): number {
     return this.running.size;
   }
@@ -63,27 +72,31 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
   start(): void {
     if (this.active) return;
     this.active = true;
-    this.scheduler.addInterval(DOCTOR_JOB_RUNNER_NAME, setInterval(() => void this.poll(), this.options.pollIntervalMs));
+    this.scheduler!.addInterval(DOCTOR_JOB_RUNNER_NAME, setInterval(() => void this.poll(), this.options.pollIntervalMs));
+    this.heartbeat = setInterval(() => void this.extendLeases(), Math.max(1, Math.floor(this.options.leaseMs / 3)));
     void this.poll();
   }
 
   /**
-   * Stops claiming, waits up to `shutdownTimeoutMs` for running handlers, then aborts the rest
-   * and releases their jobs without consuming the attempt.
+   * Stops claiming, waits up to `shutdownTimeoutMs` for running handlers (and a claim under way),
+   * then aborts the rest and releases their jobs without consuming the attempt.
    */
   async stop(): Promise<void> {
     if (!this.active) return;
     this.active = false;
-    if (this.scheduler.doesExist('interval', DOCTOR_JOB_RUNNER_NAME)) this.scheduler.deleteInterval(DOCTOR_JOB_RUNNER_NAME);
-    await this.loop;
-    if (this.running.size === 0) return;
+    if (this.scheduler!.doesExist('interval', DOCTOR_JOB_RUNNER_NAME)) this.scheduler!.deleteInterval(DOCTOR_JOB_RUNNER_NAME);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs)));
-    const finished = Promise.all([...this.running.values()].map((r) => r.done));
-    const outcome = await Promise.race([finished, timedOut]);
+    const settled = (async () => {
+      await this.loop;
+      await Promise.all([...this.running.values()].map((entry) => entry.done));
+    })();
+    const finished = this.running.size;
+    const outcome = await Promise.race([settled, timedOut]);
     clearTimeout(timer);
-    if (outcome !== 'timeout' || this.running.size === 0) return;
-    await this.releaseRunning();
+    const released = outcome === 'timeout' ? await this.releaseRunning() : 0;
+    clearInterval(this.heartbeat);
+    this.logger.log(`Runner stopped: ${finished - released} running handler(s) finished, ${released} job(s) released.`);
   }
 
   /** Runs one claim loop now (the interval calls this); joins the loop already under way. */
@@ -126,14 +139,15 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private run(job: ClaimedJob, token: string): void {
-    const entry = { job, token, controller: new AbortController(), released: false } as RunningJob;
+    const key = `${job.id}:${token}`;
+    const entry = { job, token, controller: new AbortController(), relinquished: false } as RunningJob;
     entry.done = this.execute(entry)
       .catch((error) => this.logger.error(`Job ${job.id} (${job.type}): unexpected runner error: ${toJobError(error).message}`))
       .finally(() => {
-      this.running.delete(job.id);
-      if (this.moreDue && this.active) void this.poll();
-    });
-    this.running.set(job.id, entry);
+        this.running.delete(key);
+        if (this.moreDue && this.active) void this.poll();
+      });
+    this.running.set(key, entry);
   }
 
   private async execute(entry: RunningJob): Promise<void> {
@@ -162,12 +176,12 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
         signal: controller.signal,
       });
     } catch (thrown) {
-      if (entry.released) return;
+      if (entry.relinquished) return;
       const error = toJobError(thrown);
       if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return this.deadLetter(entry, error);
       return this.retry(entry, handler, error);
     }
-    if (entry.released) return;
+    if (entry.relinquished) return;
     await this.settle(entry, 'complete', () => this.host.store.complete(job.id, token));
     this.logger.debug(`Job ${job.id} (${job.type}) succeeded in ${Date.now() - started} ms`);
   }
@@ -190,7 +204,7 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const ok = await write();
       this.databaseAnswered();
-      if (!ok && !entry.released) {
+      if (!ok && !entry.relinquished) {
         this.logger.warn(
           `Job ${entry.job.id} (${entry.job.type}): ${what} skipped, its claim no longer holds ` +
             `(the lease of ${this.options.leaseMs} ms ran out and the job was claimed again, or it was released).`,
@@ -203,19 +217,57 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async releaseRunning(): Promise<void> {
-    const byToken = new Map<string, string[]>();
-    for (const entry of this.running.values()) {
-      entry.released = true;
+  /**
+   * Heartbeat: pushes the lease of every running job forward. A job whose claim no longer holds
+   * (its lease ran out while this process stalled, and another worker took it) is aborted.
+   */
+  private async extendLeases(): Promise<void> {
+    if (this.heartbeatBusy || this.running.size === 0) return;
+    this.heartbeatBusy = true;
+    try {
+      for (const [token, entries] of this.byToken([...this.running.values()].filter((e) => !e.relinquished))) {
+        let held: Set<string>;
+        try {
+          held = new Set(await this.host.store.extend(entries.map((e) => e.job.id), token, this.options.leaseMs));
+          this.databaseAnswered();
+        } catch (error) {
+          this.databaseFailed('extend leases', error);
+          return;
+        }
+        for (const entry of entries) {
+          if (held.has(entry.job.id)) continue;
+          if (!this.running.has(`${entry.job.id}:${entry.token}`)) continue; // finished meanwhile
+          entry.relinquished = true;
+          entry.controller.abort(new Error(LEASE_LOST(entry.job.id)));
+          this.logger.warn(LEASE_LOST(entry.job.id));
+        }
+      }
+    } finally {
+      this.heartbeatBusy = false;
+    }
+  }
+
+  private async releaseRunning(): Promise<number> {
+    const entries = [...this.running.values()];
+    for (const entry of entries) {
+      entry.relinquished = true;
       entry.controller.abort(new Error('Doctor Job is shutting down'));
-      byToken.set(entry.token, [...(byToken.get(entry.token) ?? []), entry.job.id]);
     }
     let count = 0;
-    for (const [token, ids] of byToken) count += await this.release(ids, token);
+    for (const [token, group] of this.byToken(entries)) count += await this.release(group.map((e) => e.job.id), token);
+    // Their handlers may go on (they were asked to stop); they no longer count as running.
+    this.running.clear();
     this.logger.warn(
-      `Shutdown timeout (${this.options.shutdownTimeoutMs} ms) passed with ${this.running.size} handler(s) still running: ` +
+      `Shutdown timeout (${this.options.shutdownTimeoutMs} ms) passed with ${entries.length} handler(s) still running: ` +
         `aborted them and released ${count} job(s) for another worker, attempt not consumed.`,
     );
+    return count;
+  }
+
+  private byToken(entries: RunningJob[]): Map<string, RunningJob[]> {
+    const groups = new Map<string, RunningJob[]>();
+    for (const entry of entries) groups.set(entry.token, [...(groups.get(entry.token) ?? []), entry]);
+    return groups;
   }
 
   private async release(ids: string[], token: string): Promise<number> {
@@ -239,7 +291,7 @@ export class OutboxRunner implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.outage) return;
     this.outage = true;
     this.logger.error(
-      `Could not ${what}: ${toJobError(error).message.split('\n')[0]}. Retrying every ${this.options.pollIntervalMs} ms; ` +
+      `Could not ${what}: ${toJobError(error).message.trim().split('\n').pop()}. Retrying every ${this.options.pollIntervalMs} ms; ` +
         `further failures are not logged until the database answers again. Jobs not settled become due again when their lease ends.`,
     );
   }

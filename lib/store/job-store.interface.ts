@@ -81,6 +81,8 @@ export interface JobStore {
   retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean>;
   /** Moves the job to the dead letters, atomically. */
   deadLetter(id: string, token: string, error: JobError): Promise<boolean>;
+  /** Pushes the lease of running jobs forward; returns the ids the token still holds. */
+  extend(ids: string[], token: string, leaseMs: number): Promise<string[]>;
   /** Gives jobs back without consuming their attempt (shutdown). Returns how many were released. */
   release(ids: string[], token: string): Promise<number>;
   listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]>;

@@ -92,6 +92,19 @@ export class PostgresqlJobStore implements JobStore {
     return count > 0;
   }
 
+  async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+      `UPDATE "doctor_job" SET "run_at" = now() + $3::bigint * interval '1 millisecond'
+       WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND "claim_token" = $2::uuid
+       RETURNING "id"::text AS "id"`,
+      JSON.stringify(ids),
+      token,
+      leaseMs,
+    );
+    return rows.map((row) => row.id);
+  }
+
   async release(ids: string[], token: string): Promise<number> {
     if (ids.length === 0) return 0;
     return this.prisma.$executeRawUnsafe(

@@ -8,11 +8,20 @@ const nowPlusMs = (param: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' 
 
 const JOB_COLUMNS = `"id", "type", "payload", "attempts", "max_attempts", "created_at"`;
 const DEAD_LETTER_COLUMNS = `"id", "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+// Ids travel as a JSON array of strings: exact for any 64-bit id, one parameter for any count.
 const ID_LIST = `(SELECT CAST("value" AS INTEGER) FROM json_each(?))`;
+
+type Row = Record<string, unknown>;
 
 /**
  * SQLite: every statement of the dialect. SQLite has one writer at a time, so a claim (a single
  * UPDATE ... RETURNING) is atomic without row locks. All times come from SQLite's clock.
+ *
+ * Prisma's SQLite adapter has a single connection. A statement sent on the root client while an
+ * interactive transaction is open would run inside that transaction: it would see the jobs that
+ * transaction wrote before they commit, and be rolled back with it. So every statement here
+ * (but insert, which runs in the caller's transaction on purpose) runs in a transaction of its
+ * own, which waits for the open one to finish.
  */
 export class SqliteJobStore implements JobStore {
   readonly dialect = 'sqlite' as const;
@@ -20,7 +29,7 @@ export class SqliteJobStore implements JobStore {
   constructor(private readonly prisma: PrismaClientLike) {}
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
-    const rows = await tx.$queryRawUnsafe<{ id: number | bigint }[]>(
+    const rows = await tx.$queryRawUnsafe<Row[]>(
       `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
        SELECT "value" ->> '$.type', "value" -> '$.payload', "value" ->> '$.maxAttempts',
               COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)})
@@ -32,7 +41,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
-    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+    const rows = await this.query(
       `UPDATE "doctor_job"
        SET "run_at" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
        WHERE "id" IN (SELECT "id" FROM "doctor_job" WHERE "run_at" <= ${NOW} ORDER BY "run_at", "id" LIMIT ?)
@@ -45,21 +54,16 @@ export class SqliteJobStore implements JobStore {
   }
 
   async complete(id: string, token: string): Promise<boolean> {
-    const count = await this.prisma.$executeRawUnsafe(
-      `DELETE FROM "doctor_job" WHERE "id" = ? AND "claim_token" = ?`,
-      Number(id),
-      token,
-    );
-    return count > 0;
+    return (await this.execute(`DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`, id, token)) > 0;
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
-    const count = await this.prisma.$executeRawUnsafe(
+    const count = await this.execute(
       `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')}, "claim_token" = NULL, "last_error" = ?
-       WHERE "id" = ? AND "claim_token" = ?`,
+       WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
       Math.round(delayMs),
       error.message,
-      Number(id),
+      id,
       token,
     );
     return count > 0;
@@ -71,21 +75,32 @@ export class SqliteJobStore implements JobStore {
         `INSERT INTO "doctor_job_dead_letter"
            ("job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at")
          SELECT "id", "type", "payload", "attempts", "max_attempts", ?, ?, "created_at", ${NOW}
-         FROM "doctor_job" WHERE "id" = ? AND "claim_token" = ?`,
+         FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
         error.message,
         error.stack ?? null,
-        Number(id),
+        id,
         token,
       );
       if (moved === 0) return false;
-      await tx.$executeRawUnsafe(`DELETE FROM "doctor_job" WHERE "id" = ? AND "claim_token" = ?`, Number(id), token);
+      await tx.$executeRawUnsafe(`DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`, id, token);
       return true;
     });
   }
 
+  async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.query(
+      `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')} WHERE "id" IN ${ID_LIST} AND "claim_token" = ? RETURNING "id"`,
+      leaseMs,
+      JSON.stringify(ids),
+      token,
+    );
+    return rows.map((row) => String(row.id));
+  }
+
   async release(ids: string[], token: string): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.prisma.$executeRawUnsafe(
+    return this.execute(
       `UPDATE "doctor_job" SET "run_at" = ${NOW}, "attempts" = MAX("attempts" - 1, 0), "claim_token" = NULL
        WHERE "id" IN ${ID_LIST} AND "claim_token" = ?`,
       JSON.stringify(ids),
@@ -94,7 +109,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
-    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+    const rows = await this.query(
       `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"
        WHERE (? IS NULL OR "type" = ?) AND (? IS NULL OR "id" < CAST(? AS INTEGER))
        ORDER BY "id" DESC LIMIT ?`,
@@ -108,17 +123,14 @@ export class SqliteJobStore implements JobStore {
   }
 
   async getDeadLetter(id: string): Promise<DeadLetter | null> {
-    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
-      `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter" WHERE "id" = ?`,
-      Number(id),
-    );
+    const rows = await this.query(`SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter" WHERE "id" = CAST(? AS INTEGER)`, id);
     return rows.length ? toDeadLetter(rows[0]) : null;
   }
 
   async replayDeadLetters(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     return this.prisma.$transaction(async (tx: TransactionClientLike) => {
-      const rows = await tx.$queryRawUnsafe<{ id: number | bigint }[]>(
+      const rows = await tx.$queryRawUnsafe<Row[]>(
         `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
          SELECT "type", "payload", "max_attempts", ${NOW} FROM "doctor_job_dead_letter"
          WHERE "id" IN ${ID_LIST} ORDER BY "id"
@@ -132,11 +144,11 @@ export class SqliteJobStore implements JobStore {
 
   async deleteDeadLetters(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.prisma.$executeRawUnsafe(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
+    return this.execute(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
   }
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
-    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+    const rows = await this.query(
       `SELECT ${JOB_COLUMNS}, "run_at", "last_error", "claim_token" FROM "doctor_job"
        WHERE (? IS NULL OR "type" = ?) ORDER BY "id" LIMIT ?`,
       query.type ?? null,
@@ -144,5 +156,13 @@ export class SqliteJobStore implements JobStore {
       query.limit,
     );
     return rows.map(toPendingJob);
+  }
+
+  private query(sql: string, ...params: unknown[]): Promise<Row[]> {
+    return Promise.resolve(this.prisma.$transaction((tx: TransactionClientLike) => tx.$queryRawUnsafe<Row[]>(sql, ...params)));
+  }
+
+  private execute(sql: string, ...params: unknown[]): Promise<number> {
+    return Promise.resolve(this.prisma.$transaction((tx: TransactionClientLike) => tx.$executeRawUnsafe(sql, ...params)));
   }
 }

@@ -35,11 +35,21 @@ eachDialect('claims, leases and fencing', (dialect) => {
 
   it('makes a job due again when its lease ends, counting the attempt', async () => {
     const [id] = await insert(job());
-    await store.claim(1, 300, randomUUID());
-    expect(await store.claim(1, 300, randomUUID())).toEqual([]);
-    await sleep(450);
-    const [again] = await store.claim(1, 300, randomUUID());
+    await store.claim(1, 1_000, randomUUID());
+    expect(await store.claim(1, 1_000, randomUUID())).toEqual([]);
+    await sleep(1_200);
+    const [again] = await store.claim(1, 1_000, randomUUID());
     expect(again).toMatchObject({ id, attempt: 2 });
+  });
+
+  it('extends a lease only for the token that holds it', async () => {
+    const [id] = await insert(job());
+    const token = randomUUID();
+    await store.claim(1, 1_000, token);
+    expect(await store.extend([id], randomUUID(), 60_000)).toEqual([]);
+    expect(await store.extend([id], token, 60_000)).toEqual([id]);
+    await sleep(1_200);
+    expect(await store.claim(1, 1_000, randomUUID())).toEqual([]);
   });
 
   it('fences every settle by the claim token: a worker whose lease expired changes nothing', async () => {
@@ -69,15 +79,21 @@ eachDialect('claims, leases and fencing', (dialect) => {
     expect(await db.countJobs()).toBe(0);
   });
 
-  it('compares times on the database clock, not Node’s', async () => {
-    const realNow = Date.now;
-    const spy = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + 10 * 60_000);
+  it.each([10, -10])('compares times on the database clock: Node’s clock %i minutes off changes nothing', async (minutes) => {
+    // Only Date is faked (Date.now and new Date()); timers and I/O run as usual.
+    jest.useFakeTimers({
+      now: Date.now() + minutes * 60_000,
+      advanceTimers: true,
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+    });
     try {
       await insert(job('later', { delayMs: 60_000 }), job('now'));
-      const claimed = await store.claim(10, 60_000, randomUUID());
+      const token = randomUUID();
+      const claimed = await store.claim(10, 60_000, token);
       expect(claimed.map((j) => j.type)).toEqual(['now']);
+      expect(await store.claim(10, 60_000, randomUUID())).toEqual([]);
     } finally {
-      spy.mockRestore();
+      jest.useRealTimers();
     }
   });
 

@@ -49,6 +49,12 @@ class Handlers {
     throw new NonRetryableJobError('the order no longer exists');
   }
 
+  @JobHandler('short')
+  async short(payload: unknown, context: JobContext) {
+    this.calls.push({ type: 'short', payload, context });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
   @JobHandler('slow')
   async slow(payload: unknown, context: JobContext) {
     this.calls.push({ type: 'slow', payload, context });
@@ -150,7 +156,7 @@ eachDialect('outbox', (dialect) => {
       const unknown = await attempt((t) => app.outbox.enqueue(t, 'sendInvoice', {}));
       expect(unknown).toBeInstanceOf(EnqueueError);
       expect(unknown?.message).toBe(
-        'Unknown job type "sendInvoice": no @JobHandler is registered for it. Registered types: "broken", "count", "fatal", "flaky", "slow".',
+        'Unknown job type "sendInvoice": no @JobHandler is registered for it. Registered types: "broken", "count", "fatal", "flaky", "short", "slow".',
       );
 
       const invalid = await attempt((t) => app.outbox.enqueue(t, 'count', { n: -1 }));
@@ -168,6 +174,13 @@ eachDialect('outbox', (dialect) => {
       expect(options?.message).toContain('"delayMs" must be an integer of 0 or more, got -1');
       expect(options?.message).toContain('"maxAttempts" must be a positive integer, got 0');
 
+      const typo = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { delay: 60_000 } as never));
+      expect(typo?.message).toContain('"delay" is not an enqueue option (known: runAt, delayMs, maxAttempts)');
+      const farFuture = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { runAt: new Date('+010000-01-01T00:00:00Z') }));
+      expect(farFuture?.message).toContain('"runAt" must be a valid Date between 1970 and 9999');
+      const nul = await attempt((t) => app.outbox.enqueue(t, 'flaky', { name: 'a\u0000b' }));
+      expect(nul?.message).toContain('payload.name contains a NUL character');
+
       const many = await attempt((t) => app.outbox.enqueueMany(t, [{ type: 'count', payload: { n: 1 } }, { type: 'count', payload: { n: 'x' } }]));
       expect(many?.message).toMatch(/^enqueueMany: job \[1\]: The payload of job "count" fails Count/);
 
@@ -176,6 +189,45 @@ eachDialect('outbox', (dialect) => {
       expect((root as Error).message).toContain('was given the root Prisma client, not a transaction client');
 
       expect(await db.countJobs()).toBe(0);
+    });
+  });
+
+  describe('runner and open transactions', () => {
+    it('never sees a job before its transaction commits, and nothing of one that rolls back', async () => {
+      await start();
+      await expect(
+        tx(async (t) => {
+          await app.outbox.enqueue(t, 'count', { n: 1 });
+          await sleep(400); // eight polls while the transaction is open
+          expect(handlers.of('count')).toHaveLength(0);
+          throw new Error('rolled back after a while');
+        }),
+      ).rejects.toThrow('rolled back after a while');
+      await sleep(200);
+      expect(handlers.of('count')).toHaveLength(0);
+      expect(await db.countJobs()).toBe(0);
+
+      await tx(async (t) => {
+        await app.outbox.enqueue(t, 'count', { n: 2 });
+        await sleep(300);
+        expect(handlers.of('count')).toHaveLength(0);
+      });
+      await waitFor('the committed job ran', () => handlers.of('count').length === 1);
+      expect(handlers.of('count')[0].payload).toEqual({ n: 2 });
+    });
+
+    it("keeps a long handler's lease alive: it runs once even when it outlasts the lease many times", async () => {
+      await start({ leaseMs: 300 });
+      let release!: () => void;
+      handlers.slowGate = new Promise((resolve) => (release = resolve));
+      await tx((t) => app.outbox.enqueue(t, 'slow', {}));
+      await waitFor('slow running', () => handlers.of('slow').length === 1);
+      await sleep(1_500);
+      expect(handlers.of('slow')).toHaveLength(1);
+      expect(handlers.of('slow')[0].context.signal.aborted).toBe(false);
+      release();
+      await waitFor('slow settled', async () => (await db.countJobs()) === 0);
+      expect(handlers.of('slow')).toHaveLength(1);
     });
   });
 
@@ -284,6 +336,8 @@ eachDialect('outbox', (dialect) => {
       expect(fatal.items.map((d) => d.type)).toEqual(['fatal', 'fatal', 'fatal', 'fatal', 'fatal']);
       await expect(app.deadLetters.list({ limit: 0 })).rejects.toThrow('limit must be an integer from 1 to 500, got 0');
       await expect(app.deadLetters.list({ cursor: "1; DROP TABLE x" })).rejects.toThrow('cursor must be a dead-letter id');
+      await expect(app.deadLetters.get('9223372036854775808')).rejects.toThrow('id must be a dead-letter id');
+      expect(await app.deadLetters.get('9223372036854775807')).toBeNull();
     });
 
     it('replays one or many back into the queue with a fresh attempt count', async () => {
@@ -324,13 +378,16 @@ eachDialect('outbox', (dialect) => {
       handlers.slowGate = new Promise((resolve) => (releaseSlow = resolve));
       await tx((t) => app.outbox.enqueueMany(t, [1, 2].map((n) => ({ type: 'slow', payload: { n } }))));
       await waitFor('both slow handlers running', () => handlers.of('slow').length === 2);
-      // A short job that finishes within the shutdown timeout.
-      handlers.flakyFailures = 0;
+      // A short job (100 ms) that is running when the shutdown starts, and finishes within its timeout.
+      await tx((t) => app.outbox.enqueue(t, 'short', {}));
+      await waitFor('the short handler running', () => handlers.of('short').length === 1);
       const closing = app.close();
       const closed = Date.now();
       await closing;
       expect(Date.now() - closed).toBeGreaterThanOrEqual(250);
       expect(handlers.of('slow').every((c) => c.context.signal.aborted)).toBe(true);
+      expect(handlers.of('short')[0].context.signal.aborted).toBe(false);
+      expect(app.logs.of('log')).toContain('Runner stopped: 1 running handler(s) finished, 2 job(s) released.');
       const rows = await db.query<{ attempts: unknown; claim_token: unknown }>('SELECT "attempts", "claim_token" FROM "doctor_job"');
       expect(rows).toHaveLength(2);
       expect(rows.map((r) => [Number(r.attempts), r.claim_token])).toEqual([

@@ -1,6 +1,6 @@
 import type { LoggerService, Provider } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { DeadLetterService, DoctorJobModule, OutboxRunner, OutboxService, type DoctorJobOptions } from 'doctor-job';
 import type { TestDatabase } from './databases';
 
@@ -44,7 +44,7 @@ export async function startOutboxApp(
 ): Promise<OutboxApp> {
   const logs = new CapturedLogs();
   const module = await Test.createTestingModule({
-    imports: [DoctorJobModule.forRoot({ prisma: db.prisma, pollIntervalMs: 50, ...options })],
+    imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: db.prisma, pollIntervalMs: 50, ...options })],
     providers,
   })
     .setLogger(logs)

@@ -1,10 +1,11 @@
 import { Injectable, Module, Scope, type Provider } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { ScheduleModule, SchedulerRegistry, Timeout } from '@nestjs/schedule';
 import { IsString } from 'class-validator';
 import {
   DOCTOR_JOB_RUNNER_NAME,
   DoctorJobModule,
+  type DoctorJobOptionsFactory,
   HandlerRegistrationError,
   InvalidOptionsError,
   JobHandler,
@@ -51,7 +52,7 @@ class RequestScopedJobs {
 
 async function boot(providers: Provider[], logs = new CapturedLogs()) {
   const module = await Test.createTestingModule({
-    imports: [DoctorJobModule.forRoot({ prisma: client, autoStart: false })],
+    imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: client, autoStart: false })],
     providers,
   })
     .setLogger(logs)
@@ -92,6 +93,18 @@ describe('handler discovery', () => {
     await module.close();
   });
 
+  it('fails start-up when the payload DTO has no class-validator decorators', async () => {
+    class Plain {
+      name!: string;
+    }
+    @Injectable()
+    class PlainJobs {
+      @JobHandler('plain', { payload: Plain })
+      run() {}
+    }
+    await expect(boot([PlainJobs])).rejects.toThrow('"payload" is Plain, which has no class-validator decorators');
+  });
+
   it('fails start-up on invalid handler options', async () => {
     @Injectable()
     class BadJobs {
@@ -112,7 +125,7 @@ describe('DoctorJobModule', () => {
 
   it('forRoot takes the DI token of the Prisma provider, from any module', async () => {
     const module = await Test.createTestingModule({
-      imports: [PrismaModule, DoctorJobModule.forRoot({ prisma: PrismaService, autoStart: false })],
+      imports: [ScheduleModule.forRoot(), PrismaModule, DoctorJobModule.forRoot({ prisma: PrismaService, autoStart: false })],
       providers: [MailJobs],
     }).compile();
     await module.init();
@@ -123,6 +136,7 @@ describe('DoctorJobModule', () => {
   it('forRootAsync builds the options with injected providers', async () => {
     const module = await Test.createTestingModule({
       imports: [
+        ScheduleModule.forRoot(),
         DoctorJobModule.forRootAsync({
           imports: [PrismaModule],
           inject: [PrismaService],
@@ -135,20 +149,59 @@ describe('DoctorJobModule', () => {
     await module.close();
   });
 
+  it('forRootAsync takes a class that builds the options (useClass)', async () => {
+    @Injectable()
+    class OptionsFromConfig implements DoctorJobOptionsFactory {
+      createDoctorJobOptions() {
+        return { prisma: client, autoStart: false, concurrency: 3 };
+      }
+    }
+    const module = await Test.createTestingModule({
+      imports: [ScheduleModule.forRoot(), DoctorJobModule.forRootAsync({ useClass: OptionsFromConfig })],
+    }).compile();
+    await module.init();
+    expect(module.get(OutboxService)).toBeInstanceOf(OutboxService);
+    await module.close();
+  });
+
   it('fails at start-up on invalid options, saying which and why', async () => {
     await expect(
-      Test.createTestingModule({ imports: [DoctorJobModule.forRoot({ prisma: client, leaseMs: 0 })] }).compile(),
+      Test.createTestingModule({ imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: client, leaseMs: 0 })] }).compile(),
     ).rejects.toThrow(new InvalidOptionsError(['"leaseMs" must be a positive integer, got 0']));
   });
 
   it('fails at start-up when the prisma token has no provider', async () => {
-    const module = await Test.createTestingModule({ imports: [DoctorJobModule.forRoot({ prisma: 'NoSuchPrisma', autoStart: false })] }).compile();
+    const module = await Test.createTestingModule({ imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: 'NoSuchPrisma', autoStart: false })] }).compile();
     await expect(module.init()).rejects.toThrow('"prisma" is the token NoSuchPrisma, but no provider is registered for it.');
+  });
+
+  it('fails at start-up without ScheduleModule.forRoot(), saying what to add', async () => {
+    const module = await Test.createTestingModule({ imports: [DoctorJobModule.forRoot({ prisma: client })] }).compile();
+    await expect(module.init()).rejects.toThrow('Add ScheduleModule.forRoot() to the imports of your AppModule');
+  });
+
+  it("shares the app's ScheduleModule: the app's own timers fire once", async () => {
+    @Injectable()
+    class AppTimers {
+      fired = 0;
+      @Timeout(10)
+      once() {
+        this.fired++;
+      }
+    }
+    const module = await Test.createTestingModule({
+      imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: client, autoStart: false })],
+      providers: [AppTimers],
+    }).compile();
+    await module.init();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(module.get(AppTimers).fired).toBe(1);
+    await module.close();
   });
 
   it('registers the runner in SchedulerRegistry by name while it runs', async () => {
     const module = await Test.createTestingModule({
-      imports: [DoctorJobModule.forRoot({ prisma: client, pollIntervalMs: 60_000 })],
+      imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: client, pollIntervalMs: 60_000 })],
     }).compile();
     await module.init();
     const registry = module.get(SchedulerRegistry);
@@ -160,7 +213,7 @@ describe('DoctorJobModule', () => {
 
 describe('DoctorJobModule with a wrong prisma option', () => {
   it('says what the object lacks when it is not a Prisma client', async () => {
-    const module = await Test.createTestingModule({ imports: [DoctorJobModule.forRoot({ prisma: {} as never, autoStart: false })] }).compile();
+    const module = await Test.createTestingModule({ imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma: {} as never, autoStart: false })] }).compile();
     await expect(module.init()).rejects.toThrow(
       '"prisma" resolved to an object, which is not a Prisma client ($transaction, $queryRawUnsafe and $executeRawUnsafe are required).',
     );

@@ -12,6 +12,8 @@ const DEAD_LETTER_COLUMNS = `"id", "job_id", "type", "payload", "attempts", "max
 const ID_LIST = `(SELECT CAST("value" AS INTEGER) FROM json_each(?))`;
 
 type Row = Record<string, unknown>;
+// An app's transaction may hold the single connection for a while: wait for it rather than fail.
+const WAIT = { maxWait: 30_000, timeout: 30_000 };
 
 /**
  * SQLite: every statement of the dialect. SQLite has one writer at a time, so a claim (a single
@@ -84,7 +86,7 @@ export class SqliteJobStore implements JobStore {
       if (moved === 0) return false;
       await tx.$executeRawUnsafe(`DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`, id, token);
       return true;
-    });
+    }, WAIT);
   }
 
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
@@ -139,7 +141,7 @@ export class SqliteJobStore implements JobStore {
       );
       await tx.$executeRawUnsafe(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
       return sortIds(rows);
-    });
+    }, WAIT);
   }
 
   async deleteDeadLetters(ids: string[]): Promise<number> {
@@ -159,10 +161,10 @@ export class SqliteJobStore implements JobStore {
   }
 
   private query(sql: string, ...params: unknown[]): Promise<Row[]> {
-    return Promise.resolve(this.prisma.$transaction((tx: TransactionClientLike) => tx.$queryRawUnsafe<Row[]>(sql, ...params)));
+    return Promise.resolve(this.prisma.$transaction((tx: TransactionClientLike) => tx.$queryRawUnsafe<Row[]>(sql, ...params), WAIT));
   }
 
   private execute(sql: string, ...params: unknown[]): Promise<number> {
-    return Promise.resolve(this.prisma.$transaction((tx: TransactionClientLike) => tx.$executeRawUnsafe(sql, ...params)));
+    return Promise.resolve(this.prisma.$transaction((tx: TransactionClientLike) => tx.$executeRawUnsafe(sql, ...params), WAIT));
   }
 }

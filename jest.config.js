@@ -15,6 +15,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/lib', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // The fault-injection suite runs on its own: npm run test:reliability.
+  testPathIgnorePatterns: ['/node_modules/', '/test/reliability/'],
   // NestJS 12 ships ES modules only: let swc turn them into CommonJS like our own code.
   transform: { '^.+\\.(ts|js|mjs)$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],

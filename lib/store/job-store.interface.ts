@@ -60,6 +60,7 @@ export interface PendingJob {
   maxAttempts: number;
   runAt: Date;
   lastError: string | null;
+  /** Held by a worker under a live lease. */
   claimed: boolean;
   createdAt: Date;
 }

@@ -11,6 +11,10 @@ const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "ty
  * PostgreSQL: every statement of the dialect. Claims use FOR UPDATE SKIP LOCKED, so any number
  * of workers can claim concurrently without blocking each other or sharing a job. All times
  * come from the server's now().
+ *
+ * A job is due when run_at has passed and it holds no live lease (locked_until). Claiming sets
+ * the lease and leaves run_at alone, so a job whose worker died is claimed again, once its lease
+ * ends, ahead of jobs enqueued after it.
  */
 export class PostgresqlJobStore implements JobStore {
   readonly dialect = 'postgresql' as const;
@@ -33,12 +37,12 @@ export class PostgresqlJobStore implements JobStore {
   async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
     const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
       `UPDATE "doctor_job" AS j
-       SET "run_at" = now() + $2::bigint * interval '1 millisecond',
+       SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
            "attempts" = j."attempts" + 1,
            "claim_token" = $3::uuid
        FROM (
          SELECT "id" FROM "doctor_job"
-         WHERE "run_at" <= now()
+         WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
          ORDER BY "run_at", "id"
          LIMIT $1::int
          FOR UPDATE SKIP LOCKED
@@ -64,7 +68,7 @@ export class PostgresqlJobStore implements JobStore {
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
     const count = await this.prisma.$executeRawUnsafe(
       `UPDATE "doctor_job"
-       SET "run_at" = now() + $3::bigint * interval '1 millisecond', "claim_token" = NULL, "last_error" = $4
+       SET "run_at" = now() + $3::bigint * interval '1 millisecond', "locked_until" = NULL, "claim_token" = NULL, "last_error" = $4
        WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`,
       id,
       token,
@@ -95,7 +99,7 @@ export class PostgresqlJobStore implements JobStore {
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
     if (ids.length === 0) return [];
     const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
-      `UPDATE "doctor_job" SET "run_at" = now() + $3::bigint * interval '1 millisecond'
+      `UPDATE "doctor_job" SET "locked_until" = now() + $3::bigint * interval '1 millisecond'
        WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND "claim_token" = $2::uuid
        RETURNING "id"::text AS "id"`,
       JSON.stringify(ids),
@@ -109,7 +113,7 @@ export class PostgresqlJobStore implements JobStore {
     if (ids.length === 0) return 0;
     return this.prisma.$executeRawUnsafe(
       `UPDATE "doctor_job"
-       SET "run_at" = now(), "attempts" = GREATEST("attempts" - 1, 0), "claim_token" = NULL
+       SET "locked_until" = NULL, "attempts" = GREATEST("attempts" - 1, 0), "claim_token" = NULL
        WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND "claim_token" = $2::uuid`,
       JSON.stringify(ids),
       token,
@@ -163,7 +167,7 @@ export class PostgresqlJobStore implements JobStore {
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
     const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
-      `SELECT ${JOB_COLUMNS}, "run_at", "last_error", "claim_token"::text AS "claim_token" FROM "doctor_job"
+      `SELECT ${JOB_COLUMNS}, "run_at", "last_error", ("locked_until" > now()) AS "claimed" FROM "doctor_job"
        WHERE ($1::text IS NULL OR "type" = $1::text)
        ORDER BY "doctor_job"."id" LIMIT $2::int`,
       query.type ?? null,

@@ -66,7 +66,7 @@ export function toPendingJob(row: Row): PendingJob {
     maxAttempts: Number(row.max_attempts),
     runAt: toDate(row.run_at),
     lastError: (row.last_error as string | null) ?? null,
-    claimed: row.claim_token !== null && row.claim_token !== undefined,
+    claimed: row.claimed === true || row.claimed === 1 || row.claimed === 1n,
     createdAt: toDate(row.created_at),
   };
 }

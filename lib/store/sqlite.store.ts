@@ -17,7 +17,8 @@ const WAIT = { maxWait: 30_000, timeout: 30_000 };
 
 /**
  * SQLite: every statement of the dialect. SQLite has one writer at a time, so a claim (a single
- * UPDATE ... RETURNING) is atomic without row locks. All times come from SQLite's clock.
+ * UPDATE ... RETURNING) is atomic without row locks. All times come from SQLite's clock. A job is
+ * due when run_at has passed and it holds no live lease (locked_until), as on PostgreSQL.
  *
  * Prisma's SQLite adapter has a single connection. A statement sent on the root client while an
  * interactive transaction is open would run inside that transaction: it would see the jobs that
@@ -45,8 +46,11 @@ export class SqliteJobStore implements JobStore {
   async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
     const rows = await this.query(
       `UPDATE "doctor_job"
-       SET "run_at" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
-       WHERE "id" IN (SELECT "id" FROM "doctor_job" WHERE "run_at" <= ${NOW} ORDER BY "run_at", "id" LIMIT ?)
+       SET "locked_until" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
+       WHERE "id" IN (
+         SELECT "id" FROM "doctor_job"
+         WHERE "run_at" <= ${NOW} AND ("locked_until" IS NULL OR "locked_until" <= ${NOW})
+         ORDER BY "run_at", "id" LIMIT ?)
        RETURNING ${JOB_COLUMNS}`,
       leaseMs,
       token,
@@ -61,7 +65,7 @@ export class SqliteJobStore implements JobStore {
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
     const count = await this.execute(
-      `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')}, "claim_token" = NULL, "last_error" = ?
+      `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')}, "locked_until" = NULL, "claim_token" = NULL, "last_error" = ?
        WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
       Math.round(delayMs),
       error.message,
@@ -92,7 +96,7 @@ export class SqliteJobStore implements JobStore {
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
     if (ids.length === 0) return [];
     const rows = await this.query(
-      `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')} WHERE "id" IN ${ID_LIST} AND "claim_token" = ? RETURNING "id"`,
+      `UPDATE "doctor_job" SET "locked_until" = ${nowPlusMs('?')} WHERE "id" IN ${ID_LIST} AND "claim_token" = ? RETURNING "id"`,
       leaseMs,
       JSON.stringify(ids),
       token,
@@ -103,7 +107,7 @@ export class SqliteJobStore implements JobStore {
   async release(ids: string[], token: string): Promise<number> {
     if (ids.length === 0) return 0;
     return this.execute(
-      `UPDATE "doctor_job" SET "run_at" = ${NOW}, "attempts" = MAX("attempts" - 1, 0), "claim_token" = NULL
+      `UPDATE "doctor_job" SET "locked_until" = NULL, "attempts" = MAX("attempts" - 1, 0), "claim_token" = NULL
        WHERE "id" IN ${ID_LIST} AND "claim_token" = ?`,
       JSON.stringify(ids),
       token,
@@ -151,7 +155,7 @@ export class SqliteJobStore implements JobStore {
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
     const rows = await this.query(
-      `SELECT ${JOB_COLUMNS}, "run_at", "last_error", "claim_token" FROM "doctor_job"
+      `SELECT ${JOB_COLUMNS}, "run_at", "last_error", ("locked_until" > ${NOW}) AS "claimed" FROM "doctor_job"
        WHERE (? IS NULL OR "type" = ?) ORDER BY "id" LIMIT ?`,
       query.type ?? null,
       query.type ?? null,

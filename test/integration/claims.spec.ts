@@ -42,6 +42,16 @@ eachDialect('claims, leases and fencing', (dialect) => {
     expect(again).toMatchObject({ id, attempt: 2 });
   });
 
+  it('claims a job whose lease ran out ahead of jobs enqueued after it', async () => {
+    const [first] = await insert(job());
+    await store.claim(1, 300, randomUUID()); // its worker dies
+    const later = await insert(job(), job());
+    await sleep(450);
+    const claimed = await store.claim(1, 60_000, randomUUID());
+    expect(claimed.map((j) => j.id)).toEqual([first]);
+    expect((await store.claim(5, 60_000, randomUUID())).map((j) => j.id)).toEqual(later);
+  });
+
   it('extends a lease only for the token that holds it', async () => {
     const [id] = await insert(job());
     const token = randomUUID();

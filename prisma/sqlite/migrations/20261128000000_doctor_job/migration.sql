@@ -9,6 +9,7 @@ CREATE TABLE "doctor_job" (
     "run_at" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "max_attempts" INTEGER NOT NULL,
+    "locked_until" DATETIME,
     "claim_token" TEXT,
     "last_error" TEXT,
     "created_at" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))

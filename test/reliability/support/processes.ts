@@ -15,7 +15,8 @@ export interface Worker {
 
 /** Starts a worker process (test/reliability/support/worker.ts) and waits until its runner runs. */
 export async function startWorker(name: string, env: Record<string, string | number>): Promise<Worker> {
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'test/reliability/support/worker.ts'], {
+  const preload = env.CLOCK_OFFSET_MS ? ['-r', './test/reliability/support/skew-clock.js'] : [];
+  const child = spawn(process.execPath, [...preload, '-r', '@swc-node/register', 'test/reliability/support/worker.ts'], {
     cwd: root,
     env: {
       ...process.env,

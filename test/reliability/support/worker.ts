@@ -38,6 +38,13 @@ class ReliabilityHandlers {
     if (delay > 0) await sleep(delay);
   }
 
+  /** Always fails. */
+  @JobHandler('fail', { maxAttempts: 3 })
+  async fail(_payload: unknown, job: JobContext) {
+    await recordStart(job, null);
+    throw new Error(`fails on attempt ${job.attempt}`);
+  }
+
   /** Kills its own process, the way a segfault or an OOM kill would. */
   @JobHandler('exit', { maxAttempts: 3 })
   async exit(_payload: unknown, job: JobContext) {

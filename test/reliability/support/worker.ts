@@ -75,12 +75,12 @@ class ReliabilityHandlers {
     );
   }
 
-  /** Long-running and obedient: stops when its signal aborts. */
+  /** Long-running (LONG_MS) and obedient: stops when its signal aborts. */
   @JobHandler('long', { maxAttempts: 20 })
   async long(payload: { n: number }, job: JobContext) {
     await recordStart(job, payload.n);
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delayMax);
+      const timer = setTimeout(resolve, env('LONG_MS', 20_000));
       job.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()));
     });
   }

@@ -9,8 +9,8 @@ export const REQUEST_SCOPED_HANDLER = (type: string, location: string) =>
   `and jobs run outside any request. Move the handler to a singleton provider.`;
 
 export const UNKNOWN_TYPE = (type: string, known: string[]) =>
-  `Unknown job type "${type}": no @JobHandler is registered for it. ` +
-  (known.length ? `Registered types: ${known.map((t) => `"${t}"`).join(', ')}.` : 'No handlers are registered in this app.');
+  `Unknown job type ${JSON.stringify(type)}: no @JobHandler is registered for it. ` +
+  (known.length ? `Registered types: ${known.map((t) => JSON.stringify(t)).join(', ')}.` : 'No handlers are registered in this app.');
 
 export const NOT_A_TRANSACTION = (type: string) =>
   `enqueue("${type}") was given the root Prisma client, not a transaction client. ` +

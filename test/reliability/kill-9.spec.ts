@@ -84,8 +84,8 @@ describePostgres('3. kill -9 of worker processes while handlers run', () => {
     expect(counts.distinctNumbers).toBe(JOBS);
     expect(counts.duplicates).toBeLessThanOrEqual(inFlightTotal);
     expect(inFlightTotal).toBeGreaterThan(0);
-    // The next worker may still be starting when the lease ends; allow it one poll and a claim.
-    for (const recovery of recoveries) expect(recovery).toBeLessThanOrEqual(LEASE_MS + POLL_MS + 1_000);
+    // Lease + poll, plus room for the claim itself and a loaded machine (the figure is reported).
+    for (const recovery of recoveries) expect(recovery).toBeLessThanOrEqual(LEASE_MS + POLL_MS + 2_000);
     expect(await db.countDeadLetters()).toBe(0);
   });
 });

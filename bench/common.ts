@@ -1,0 +1,187 @@
+/**
+ * Shared by the orchestrator (bench/run.ts) and the worker processes (bench/worker.ts):
+ * settings from the environment, the systems' configurations, database helpers.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+
+export type SystemName = 'doctor-job' | 'graphile-worker' | 'pg-boss' | 'raw';
+export const SYSTEMS: SystemName[] = ['doctor-job', 'graphile-worker', 'pg-boss', 'raw'];
+
+const QUICK = process.env.BENCH_QUICK === '1';
+
+function intEnv(name: string, full: number, quick: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return QUICK ? quick : full;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function listEnv(name: string, fallback: string): string[] {
+  return (process.env[name] || fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Workload sizes: BENCH_* environment variables, defaults for the full run and for BENCH_QUICK=1. */
+export const settings = {
+  quick: QUICK,
+  adminUrl: process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
+  systems: listEnv('BENCH_SYSTEMS', SYSTEMS.join(',')) as SystemName[],
+  workloads: listEnv('BENCH_WORKLOADS', 'overhead,enqueue,drain,latency,memory,scale'),
+  drainJobs: intEnv('BENCH_DRAIN_JOBS', 20_000, 5_000),
+  enqueueSingle: intEnv('BENCH_ENQUEUE_JOBS', 2_000, 300),
+  bulkSize: intEnv('BENCH_BULK_SIZE', 1_000, 1_000),
+  overheadTx: intEnv('BENCH_OVERHEAD_TX', 500, 100),
+  latencyRate: intEnv('BENCH_LATENCY_RATE', 20, 20),
+  latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10, 3),
+  memoryJobs: intEnv('BENCH_MEMORY_JOBS', 200_000, 20_000),
+  memoryPeers: process.env.BENCH_MEMORY_PEERS !== '0',
+  scaleJobs: intEnv('BENCH_SCALE_JOBS', 20_000, 5_000),
+  scaleWorkers: listEnv('BENCH_SCALE_WORKERS', '1,2,4').map(Number),
+  scaleSystems: listEnv('BENCH_SCALE_SYSTEMS', 'doctor-job,raw') as SystemName[],
+  rssSampleMs: intEnv('BENCH_RSS_SAMPLE_MS', 50, 50),
+};
+
+/** The configuration each system runs with (workers), printed with the results. */
+export const doctorJobConfig = {
+  // The library's defaults (DEFAULT_OPTIONS), spelled out.
+  default: {
+    pollIntervalMs: Number(process.env.BENCH_DJ_POLL_MS || 1_000),
+    batchSize: Number(process.env.BENCH_DJ_BATCH || 20),
+    concurrency: Number(process.env.BENCH_DJ_CONCURRENCY || 10),
+  },
+  // A shorter poll for the latency workload only (the tests use 50 ms).
+  fastPoll: {
+    pollIntervalMs: Number(process.env.BENCH_DJ_FAST_POLL_MS || 100),
+    batchSize: Number(process.env.BENCH_DJ_BATCH || 20),
+    concurrency: Number(process.env.BENCH_DJ_CONCURRENCY || 10),
+  },
+};
+
+/** graphile-worker: the configuration of https://worker.graphile.org/docs/performance (0.17 preset options). */
+export const graphileConfig = {
+  concurrentJobs: 24,
+  maxPoolSize: 25,
+  pollInterval: 2_000,
+  localQueue: { size: 500 },
+  completeJobBatchDelay: 0,
+  failJobBatchDelay: 0,
+};
+
+/** pg-boss 10: `work()` called `workers` times, each fetching `batchSize` jobs per poll. */
+export const pgBossConfig = {
+  queue: 'bench-noop',
+  workers: Number(process.env.BENCH_PGBOSS_WORKERS || 4),
+  batchSize: Number(process.env.BENCH_PGBOSS_BATCH || 1000),
+  pollingIntervalSeconds: 0.5, // the minimum pg-boss 10 accepts
+  max: 10, // pool size (default)
+};
+
+/** The raw floor: plain pg, `loops` claim loops per process, each claiming `batchSize` jobs and deleting them in one statement. */
+export const rawConfig = {
+  loops: Number(process.env.BENCH_RAW_LOOPS || 2),
+  batchSize: Number(process.env.BENCH_RAW_BATCH || 100),
+  pollIntervalMs: Number(process.env.BENCH_RAW_POLL_MS || 50),
+};
+
+export function describeConfig(system: SystemName): string {
+  switch (system) {
+    case 'doctor-job':
+      return (
+        `DoctorJobModule.forRoot: pollIntervalMs ${doctorJobConfig.default.pollIntervalMs}, batchSize ${doctorJobConfig.default.batchSize}, ` +
+        `concurrency ${doctorJobConfig.default.concurrency}, leaseMs 60000; Prisma 7 + @prisma/adapter-pg (pg pool max 10); ` +
+        `handler without DTO; latency also with pollIntervalMs ${doctorJobConfig.fastPoll.pollIntervalMs}`
+      );
+    case 'graphile-worker':
+      return (
+        `preset.worker: concurrentJobs ${graphileConfig.concurrentJobs}, maxPoolSize ${graphileConfig.maxPoolSize}, ` +
+        `localQueue.size ${graphileConfig.localQueue.size}, completeJobBatchDelay ${graphileConfig.completeJobBatchDelay}, ` +
+        `failJobBatchDelay ${graphileConfig.failJobBatchDelay}, pollInterval ${graphileConfig.pollInterval} (LISTEN/NOTIFY for new jobs); quiet logger`
+      );
+    case 'pg-boss':
+      return (
+        `work() x${pgBossConfig.workers}, batchSize ${pgBossConfig.batchSize}, pollingIntervalSeconds ${pgBossConfig.pollingIntervalSeconds} ` +
+        `(a worker waits out the interval even after a full batch: ceiling ${(pgBossConfig.workers * pgBossConfig.batchSize) / pgBossConfig.pollingIntervalSeconds} jobs/s); ` +
+        `queue policy standard; pool max ${pgBossConfig.max}; schedule off; completion = one complete(ids) per batch`
+      );
+    case 'raw':
+      return (
+        `plain pg, doctor_job table (same migration); ${rawConfig.loops} claim loops/process, UPDATE .. FOR UPDATE SKIP LOCKED LIMIT ${rawConfig.batchSize} ` +
+        `+ one DELETE .. WHERE id = ANY(..) per batch; poll ${rawConfig.pollIntervalMs} ms when the queue is empty`
+      );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Databases
+
+export function databaseUrl(name: string): string {
+  const url = new URL(settings.adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createDatabase(system: SystemName): Promise<{ name: string; url: string }> {
+  const name = `bench_${system.replace(/-/g, '_')}_${randomBytes(4).toString('hex')}`;
+  await withClient(settings.adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  return { name, url: databaseUrl(name) };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await withClient(settings.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
+/** Doctor Job's own migration SQL (the raw floor uses the same table). */
+export function doctorJobMigrationSql(): string {
+  return readFileSync(join(__dirname, '..', 'prisma', 'postgresql', 'migrations', '20261128000000_doctor_job', 'migration.sql'), 'utf8');
+}
+
+/** The business table of the overhead workload. */
+export const BUSINESS_TABLE_SQL = `CREATE TABLE IF NOT EXISTS "bench_order" (
+  "id" BIGSERIAL PRIMARY KEY,
+  "customer" TEXT NOT NULL,
+  "amount_cents" INTEGER NOT NULL,
+  "created_at" TIMESTAMPTZ NOT NULL DEFAULT now()
+)`;
+
+// ---------------------------------------------------------------------------------------------
+// Numbers
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Wall-clock time in ms with sub-ms precision, comparable across processes of one machine. */
+export const wallNow = () => performance.timeOrigin + performance.now();
+
+/** Messages from a worker process to the orchestrator. */
+export type WorkerMessage =
+  | { type: 'ready'; rss: number }
+  | { type: 'progress'; handled: number; firstAt: number }
+  | { type: 'stopped'; handled: number; peakRss: number; peakHeap: number; baseRss: number; duplicates: number; cpuMs: number }
+  | { type: 'latency'; samples: number[]; lost: number }
+  | { type: 'error'; message: string };
+
+export type OrchestratorMessage = { cmd: 'go' } | { cmd: 'stop' };

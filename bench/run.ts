@@ -1,0 +1,505 @@
+/**
+ * `npm run bench`: Doctor Job against graphile-worker, pg-boss and a raw-SQL floor on PostgreSQL.
+ * See bench/README.md. Sizes come from BENCH_* environment variables (bench/common.ts);
+ * BENCH_QUICK=1 runs a smoke-sized version.
+ */
+import 'reflect-metadata';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  createDatabase,
+  describeConfig,
+  dropDatabase,
+  mean,
+  percentile,
+  settings,
+  sleep,
+  wallNow,
+  withClient,
+  type OrchestratorMessage,
+  type SystemName,
+  type WorkerMessage,
+} from './common';
+import { loadSystem, type Producer } from './systems/types';
+
+const ROOT = join(__dirname, '..');
+const output: string[] = [];
+function out(line = ''): void {
+  output.push(line);
+  process.stdout.write(line + '\n');
+}
+const log = (line: string) => out(`  · ${line}`);
+
+// ---------------------------------------------------------------------------------------------
+// Worker processes
+
+const children = new Set<ChildProcess>();
+const databases = new Set<string>();
+
+interface WorkerHandle {
+  child: ChildProcess;
+  handled: number;
+  /** Wall time at which this worker's first handler started (0 before). */
+  firstAt: number;
+  wait<T extends WorkerMessage['type']>(type: T, timeoutMs: number): Promise<Extract<WorkerMessage, { type: T }>>;
+  send(message: OrchestratorMessage): void;
+  exited: Promise<number | null>;
+}
+
+function spawnWorker(system: SystemName, url: string, mode: 'drain' | 'latency', variant = 'default'): WorkerHandle {
+  const child = fork(join(__dirname, 'worker.ts'), [], {
+    cwd: ROOT,
+    execArgv: ['-r', '@swc-node/register'],
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.sample.json', BENCH_SYSTEM: system, BENCH_DB_URL: url, BENCH_MODE: mode, BENCH_VARIANT: variant },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  const inbox: WorkerMessage[] = [];
+  const waiters: (() => void)[] = [];
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      exitCode = code;
+      children.delete(child);
+      waiters.splice(0).forEach((w) => w());
+      resolve(code);
+    }),
+  );
+  const handle: WorkerHandle = {
+    child,
+    handled: 0,
+    firstAt: 0,
+    exited,
+    send: (message) => child.send(message),
+    wait: async (type, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const idx = inbox.findIndex((m) => m.type === type || m.type === 'error');
+        if (idx >= 0) {
+          const [m] = inbox.splice(idx, 1);
+          if (m.type === 'error') throw new Error(`${system} worker failed: ${m.message}`);
+          return m as any;
+        }
+        if (exitCode !== undefined) throw new Error(`${system} worker exited (code ${exitCode}) before "${type}"`);
+        if (Date.now() > deadline) throw new Error(`${system} worker: no "${type}" within ${timeoutMs} ms`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+  };
+  child.on('message', (m: WorkerMessage) => {
+    if (m.type === 'progress') {
+      handle.handled = m.handled;
+      handle.firstAt = m.firstAt;
+    }
+    else inbox.push(m);
+    waiters.splice(0).forEach((w) => w());
+  });
+  return handle;
+}
+
+async function dbTransactions(producer: Producer): Promise<number> {
+  const [row] = await producer.sql<{ n: string }>(
+    `SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  return Number(row.n);
+}
+
+async function vacuum(producer: Producer): Promise<void> {
+  await producer.sql('VACUUM ANALYZE');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+interface DrainResult {
+  jobs: number;
+  workers: number;
+  /** From the first handler start to the empty queue. */
+  seconds: number;
+  jobsPerSec: number;
+  /** From `go` (start-up of the consumer: runner.start(), run(), work()) to the empty queue. */
+  secondsFromGo: number;
+  jobsPerSecFromGo: number;
+  peakRssMb: number;
+  /** Peak V8 heap used (the JS objects), sampled with the RSS. */
+  peakHeapMb: number;
+  baseRssMb: number;
+  dbXactsPerJob: number;
+  /** CPU time of the worker process(es) from go to stop, per job. */
+  workerCpuUsPerJob: number;
+  /** Cores busy in the worker process(es) on average (CPU time / wall time). */
+  workerCores: number;
+  handled: number;
+  duplicates: number;
+}
+
+async function fill(producer: Producer, jobs: number): Promise<number> {
+  const t0 = performance.now();
+  for (let from = 0; from < jobs; from += settings.bulkSize) await producer.enqueueBulk(from, Math.min(settings.bulkSize, jobs - from));
+  return jobs / ((performance.now() - t0) / 1000);
+}
+
+/** Drains `jobs` pre-enqueued jobs with `workers` worker processes; the clock runs from `go` to an empty queue. */
+async function drain(system: SystemName, url: string, producer: Producer, jobs: number, workers: number): Promise<DrainResult> {
+  const queued = await producer.remaining();
+  if (queued !== jobs) throw new Error(`${system}: expected ${jobs} queued jobs, found ${queued}`);
+  await vacuum(producer);
+  const handles = Array.from({ length: workers }, () => spawnWorker(system, url, 'drain'));
+  try {
+    await Promise.all(handles.map((h) => h.wait('ready', 120_000)));
+    const xacts0 = await dbTransactions(producer);
+    const timeoutMs = 120_000 + jobs * 10; // at least 100 jobs/s
+    const t0 = performance.now();
+    const go = wallNow();
+    handles.forEach((h) => h.send({ cmd: 'go' }));
+    const total = () => handles.reduce((sum, h) => sum + h.handled, 0);
+    while (total() < jobs) {
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${system}: drain of ${jobs} jobs not done after ${timeoutMs} ms (${total()} handled)`);
+      for (const h of handles) if (h.child.exitCode !== null) throw new Error(`${system} worker exited during the drain`);
+      await sleep(5);
+    }
+    while ((await producer.remaining()) > 0) {
+      if (performance.now() - t0 > timeoutMs) throw new Error(`${system}: queue not empty after ${timeoutMs} ms`);
+      await sleep(5);
+    }
+    const end = wallNow();
+    const first = Math.min(...handles.map((h) => h.firstAt).filter((t) => t > 0));
+    const seconds = (end - first) / 1000;
+    const secondsFromGo = (end - go) / 1000;
+    handles.forEach((h) => h.send({ cmd: 'stop' }));
+    const stopped = await Promise.all(handles.map((h) => h.wait('stopped', 60_000)));
+    await Promise.all(handles.map((h) => h.exited));
+    await sleep(300); // stats of closed connections reach pg_stat_database
+    const xacts1 = await dbTransactions(producer);
+    const handled = stopped.reduce((s, m) => s + m.handled, 0);
+    return {
+      jobs,
+      workers,
+      seconds: round(seconds, 3),
+      jobsPerSec: Math.round(jobs / seconds),
+      secondsFromGo: round(secondsFromGo, 3),
+      jobsPerSecFromGo: Math.round(jobs / secondsFromGo),
+      peakRssMb: mb(Math.max(...stopped.map((m) => m.peakRss))),
+      peakHeapMb: mb(Math.max(...stopped.map((m) => m.peakHeap))),
+      baseRssMb: mb(Math.max(...stopped.map((m) => m.baseRss))),
+      dbXactsPerJob: round((xacts1 - xacts0) / jobs, 2),
+      workerCpuUsPerJob: round((stopped.reduce((s, m) => s + m.cpuMs, 0) * 1000) / jobs, 1),
+      workerCores: round(stopped.reduce((s, m) => s + m.cpuMs, 0) / 1000 / secondsFromGo, 2),
+      handled,
+      duplicates: stopped.reduce((s, m) => s + m.duplicates, 0),
+    };
+  } finally {
+    for (const h of handles) if (h.child.exitCode === null) h.child.kill('SIGKILL');
+  }
+}
+
+async function enqueueWorkload(producer: Producer, bulkJobs: number) {
+  await producer.clear();
+  const n = settings.enqueueSingle;
+  for (let i = 0; i < 200; i++) await producer.enqueueOne(-1 - i); // warm-up, untimed
+  await producer.clear();
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) await producer.enqueueOne(i);
+  const single = n / ((performance.now() - t0) / 1000);
+  const singleMeanMs = (performance.now() - t0) / n;
+  await producer.clear();
+  const bulk = await fill(producer, bulkJobs); // leaves the queue full for the drain
+  return { singleJobs: n, singleJobsPerSec: Math.round(single), singleMeanMs: round(singleMeanMs, 3), bulkJobs, bulkSize: settings.bulkSize, bulkJobsPerSec: Math.round(bulk) };
+}
+
+async function overheadWorkload(producer: Producer) {
+  if (!producer.txEnqueueHow) return { available: false as const };
+  const warm = 300; // pairs, untimed: the first system measured would otherwise pay for cold JIT
+  for (let i = 0; i < warm; i++) {
+    await producer.businessTx(i, false);
+    await producer.businessTx(i, true);
+  }
+  const without: number[] = [];
+  const withJob: number[] = [];
+  for (let i = 0; i < settings.overheadTx; i++) {
+    // Alternate the order so that drift (autovacuum, cache) hits both sides alike.
+    for (const enqueue of i % 2 ? [true, false] : [false, true]) {
+      const t0 = performance.now();
+      await producer.businessTx(i, enqueue);
+      (enqueue ? withJob : without).push(performance.now() - t0);
+    }
+  }
+  await producer.clear();
+  const a = mean(without);
+  const b = mean(withJob);
+  return {
+    available: true as const,
+    how: producer.txEnqueueHow,
+    transactions: settings.overheadTx,
+    meanMsWithout: round(a, 3),
+    meanMsWith: round(b, 3),
+    ratio: round(b / a, 3),
+    addedMs: round(b - a, 3),
+  };
+}
+
+async function latencyWorkload(system: SystemName, url: string, producer: Producer, variant: string) {
+  await producer.clear();
+  await vacuum(producer);
+  const h = spawnWorker(system, url, 'latency', variant);
+  try {
+    await h.wait('ready', 120_000);
+    h.send({ cmd: 'go' });
+    const result = await h.wait('latency', (settings.latencySeconds + 40) * 1000);
+    h.send({ cmd: 'stop' });
+    await h.wait('stopped', 60_000);
+    await h.exited;
+    const sorted = [...result.samples].sort((x, y) => x - y);
+    return {
+      variant,
+      rate: settings.latencyRate,
+      seconds: settings.latencySeconds,
+      samples: sorted.length,
+      lost: result.lost,
+      p50: round(percentile(sorted, 50), 1),
+      p95: round(percentile(sorted, 95), 1),
+      p99: round(percentile(sorted, 99), 1),
+      max: round(sorted[sorted.length - 1], 1),
+    };
+  } finally {
+    if (h.child.exitCode === null) h.child.kill('SIGKILL');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const round = (x: number, digits: number) => (Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : x);
+const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
+const want = (workload: string) => settings.workloads.includes(workload);
+
+type SystemResult = {
+  config: string;
+  overhead?: Awaited<ReturnType<typeof overheadWorkload>>;
+  enqueue?: Awaited<ReturnType<typeof enqueueWorkload>>;
+  drain?: DrainResult;
+  latency?: Awaited<ReturnType<typeof latencyWorkload>>[];
+  memory?: DrainResult & { fillJobsPerSec: number };
+  scale?: DrainResult[];
+  error?: string;
+};
+
+async function benchSystem(system: SystemName): Promise<SystemResult> {
+  const result: SystemResult = { config: describeConfig(system) };
+  const db = await createDatabase(system);
+  databases.add(db.name);
+  out(`\n${system}  (database ${db.name})`);
+  const producer = await loadSystem(system).makeProducer(db.url);
+  try {
+    if (want('overhead')) {
+      log(`overhead: ${settings.overheadTx} business transactions with and without an enqueue`);
+      result.overhead = await overheadWorkload(producer);
+      if (result.overhead.available) log(`  ${result.overhead.meanMsWithout} ms → ${result.overhead.meanMsWith} ms (x${result.overhead.ratio})`);
+    }
+    if (want('enqueue')) {
+      log(`enqueue: ${settings.enqueueSingle} single, then ${settings.drainJobs} in calls of ${settings.bulkSize}`);
+      result.enqueue = await enqueueWorkload(producer, settings.drainJobs);
+      log(`  single ${result.enqueue.singleJobsPerSec} jobs/s, bulk ${result.enqueue.bulkJobsPerSec} jobs/s`);
+    }
+    if (want('drain')) {
+      if (!want('enqueue') || (await producer.remaining()) !== settings.drainJobs) {
+        await producer.clear();
+        await fill(producer, settings.drainJobs);
+      }
+      log(`drain: ${settings.drainJobs} jobs, 1 worker process`);
+      result.drain = await drain(system, db.url, producer, settings.drainJobs, 1);
+      log(`  ${result.drain.jobsPerSec} jobs/s in ${result.drain.seconds} s, peak RSS ${result.drain.peakRssMb} MB, ${result.drain.dbXactsPerJob} db xacts/job`);
+    }
+    if (want('latency')) {
+      result.latency = [];
+      for (const variant of system === 'doctor-job' ? ['default', 'fastPoll'] : ['default']) {
+        log(`latency: ${settings.latencyRate} jobs/s for ${settings.latencySeconds} s (${variant})`);
+        const l = await latencyWorkload(system, db.url, producer, variant);
+        result.latency.push(l);
+        log(`  p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (${l.samples} samples, ${l.lost} lost)`);
+      }
+    }
+    if (want('memory') && (system === 'doctor-job' || settings.memoryPeers)) {
+      await producer.clear();
+      log(`memory: enqueue ${settings.memoryJobs} jobs, drain them in 1 worker process`);
+      const fillJobsPerSec = Math.round(await fill(producer, settings.memoryJobs));
+      result.memory = { ...(await drain(system, db.url, producer, settings.memoryJobs, 1)), fillJobsPerSec };
+      log(`  peak RSS ${result.memory.peakRssMb} MB (${result.memory.baseRssMb} MB at ready), ${result.memory.jobsPerSec} jobs/s`);
+    }
+    if (want('scale') && settings.scaleSystems.includes(system)) {
+      result.scale = [];
+      for (const workers of settings.scaleWorkers) {
+        await producer.clear();
+        await fill(producer, settings.scaleJobs);
+        log(`scale: ${settings.scaleJobs} jobs, ${workers} worker process(es)`);
+        const r = await drain(system, db.url, producer, settings.scaleJobs, workers);
+        result.scale.push(r);
+        log(`  ${r.jobsPerSec} jobs/s, ${r.dbXactsPerJob} db xacts/job`);
+      }
+    }
+  } catch (error) {
+    result.error = String((error as Error)?.stack ?? error);
+    out(`  ! ${system} failed: ${(error as Error)?.message ?? error}`);
+  } finally {
+    await producer.close().catch(() => {});
+    await dropDatabase(db.name);
+    databases.delete(db.name);
+  }
+  return result;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  return [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
+}
+
+function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record<string, unknown>) {
+  const systems = Object.keys(results) as SystemName[];
+  const cell = (fn: (r: SystemResult) => unknown) => systems.map((s) => {
+    try {
+      const v = fn(results[s]!);
+      return v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v)) ? '-' : String(v);
+    } catch {
+      return '-';
+    }
+  });
+  const lat = (r: SystemResult, variant: string) => r.latency?.find((l) => l.variant === variant);
+  const scaleCell = (r: SystemResult) => (r.scale?.length ? r.scale.map((x) => `${x.workers}:${x.jobsPerSec}`).join(' ') : undefined);
+  const rows: string[][] = [
+    ['metric', ...systems],
+    [`drain ${settings.drainJobs} jobs, 1 process (jobs/s)`, ...cell((r) => r.drain?.jobsPerSec)],
+    ['  drain: seconds (first handler → empty queue)', ...cell((r) => r.drain?.seconds)],
+    ['  drain: jobs/s counting consumer start-up', ...cell((r) => r.drain?.jobsPerSecFromGo)],
+    ['  drain: peak RSS of the worker (MB)', ...cell((r) => r.drain?.peakRssMb)],
+    ['  drain: DB transactions per job', ...cell((r) => r.drain?.dbXactsPerJob)],
+    ['  drain: worker CPU per job (µs)', ...cell((r) => r.drain?.workerCpuUsPerJob)],
+    ['  drain: worker cores busy', ...cell((r) => r.drain?.workerCores)],
+    [`enqueue: 1 job per transaction (jobs/s)`, ...cell((r) => r.enqueue?.singleJobsPerSec)],
+    [`enqueue: ${settings.bulkSize} jobs per call (jobs/s)`, ...cell((r) => r.enqueue?.bulkJobsPerSec)],
+    ['overhead: business tx alone (mean ms)', ...cell((r) => (r.overhead ? (r.overhead.available ? r.overhead.meanMsWithout : 'n/a') : undefined))],
+    ['overhead: business tx + enqueue (mean ms)', ...cell((r) => (r.overhead ? (r.overhead.available ? r.overhead.meanMsWith : 'n/a') : undefined))],
+    ['overhead: ratio', ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.ratio}` : 'n/a') : undefined))],
+    [`latency p50 (ms), ${settings.latencyRate}/s`, ...cell((r) => lat(r, 'default')?.p50)],
+    ['latency p95 (ms)', ...cell((r) => lat(r, 'default')?.p95)],
+    ['latency p99 (ms)', ...cell((r) => lat(r, 'default')?.p99)],
+    [`latency p50/p95/p99, pollIntervalMs ${meta.djFastPollMs}`, ...cell((r) => {
+      const l = lat(r, 'fastPoll');
+      return l ? `${l.p50}/${l.p95}/${l.p99}` : undefined;
+    })],
+    [`memory: peak RSS draining ${settings.memoryJobs} (MB)`, ...cell((r) => r.memory?.peakRssMb)],
+    ['  memory: RSS at ready (MB)', ...cell((r) => r.memory?.baseRssMb)],
+    ['  memory: peak V8 heap used (MB)', ...cell((r) => r.memory?.peakHeapMb)],
+    ['  memory: drain (jobs/s)', ...cell((r) => r.memory?.jobsPerSec)],
+    [`scale ${settings.scaleJobs} jobs, processes:jobs/s`, ...cell(scaleCell)],
+  ];
+  out('\n=== Results ' + (settings.quick ? '(BENCH_QUICK=1: smoke sizes, not for quoting) ' : '') + '===');
+  table(rows).forEach((l) => out(l));
+
+  out('\nConfiguration:');
+  for (const s of systems) out(`  ${s}: ${results[s]!.config}`);
+  out(`  overhead: Prisma interactive transaction (prisma.$transaction) with one INSERT into bench_order; enqueue in the same transaction:`);
+  for (const s of systems) {
+    const o = results[s]!.overhead;
+    if (o) out(`    ${s}: ${o.available ? o.how : 'n/a'}`);
+  }
+
+  const ratios: Record<string, string> = {};
+  const dj = results['doctor-job'];
+  const rate = (s: SystemName) => results[s]?.drain?.jobsPerSec;
+  if (dj?.drain) {
+    for (const peer of ['graphile-worker', 'pg-boss', 'raw'] as SystemName[]) {
+      if (rate(peer)) ratios[`drain doctor-job / ${peer}`] = `x${round(dj.drain.jobsPerSec / rate(peer)!, 3)} (${dj.drain.jobsPerSec} vs ${rate(peer)} jobs/s)`;
+    }
+  }
+  if (dj?.overhead?.available) ratios['enqueue overhead doctor-job (tx+enqueue / tx)'] = `x${dj.overhead.ratio} (${dj.overhead.meanMsWithout} → ${dj.overhead.meanMsWith} ms)`;
+  for (const l of dj?.latency ?? []) ratios[`latency doctor-job ${l.variant === 'fastPoll' ? `pollIntervalMs ${meta.djFastPollMs}` : `pollIntervalMs ${meta.djPollMs}`} p50/p99 ms`] = `${l.p50} / ${l.p99}`;
+  for (const s of systems) {
+    const m = results[s]?.memory;
+    if (m) ratios[`peak RSS ${s} draining ${settings.memoryJobs}`] = `${m.peakRssMb} MB (${m.baseRssMb} MB at ready, V8 heap peak ${m.peakHeapMb} MB)`;
+  }
+  for (const s of systems) {
+    const sc = results[s]?.scale;
+    if (sc?.length) {
+      const base = sc[0].jobsPerSec;
+      ratios[`scale ${s} ${sc.map((x) => x.workers).join('→')}`] = sc.map((x) => `${x.jobsPerSec} (x${round(x.jobsPerSec / base, 2)})`).join(' → ');
+    }
+  }
+  out('\nRatios:');
+  for (const [k, v] of Object.entries(ratios)) out(`  ${k}: ${v}`);
+  const failures = systems.filter((s) => results[s]!.error);
+  for (const s of failures) out(`\n! ${s} failed:\n${results[s]!.error}`);
+  return ratios;
+}
+
+async function cleanup(): Promise<void> {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const name of databases) await dropDatabase(name).catch((e) => process.stderr.write(`could not drop ${name}: ${e.message}\n`));
+  databases.clear();
+}
+
+async function main(): Promise<number> {
+  const pgVersion = await withClient(settings.adminUrl, async (c) => (await c.query('SHOW server_version')).rows[0].server_version as string);
+  const { doctorJobConfig } = await import('./common');
+  const meta = {
+    date: new Date().toISOString(),
+    quick: settings.quick,
+    node: process.version,
+    postgres: pgVersion,
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    loadAverageAtStart: loadavg().map((x) => round(x, 2)),
+    versions: {
+      'pg-boss': require('pg-boss/package.json').version,
+      'graphile-worker': require('graphile-worker/package.json').version,
+      pg: require('pg/package.json').version,
+      prisma: require('@prisma/client/package.json').version,
+    },
+    settings: { ...settings, adminUrl: undefined },
+    djPollMs: doctorJobConfig.default.pollIntervalMs,
+    djFastPollMs: doctorJobConfig.fastPoll.pollIntervalMs,
+  };
+  out(`doctor-job benchmark ${settings.quick ? '(quick) ' : ''}· node ${meta.node} · PostgreSQL ${pgVersion} · ${meta.cpus}`);
+  out(`workloads: ${settings.workloads.join(', ')} · systems: ${settings.systems.join(', ')} · load average ${meta.loadAverageAtStart.join(' ')}`);
+  const started = performance.now();
+  const results: Partial<Record<SystemName, SystemResult>> = {};
+  for (const system of settings.systems) results[system] = await benchSystem(system);
+  const ratios = report(results, meta);
+  const elapsed = round((performance.now() - started) / 1000, 1);
+  const loadAverageAtEnd = loadavg().map((x) => round(x, 2));
+  out(`\nTotal time: ${elapsed} s · load average at the end ${loadAverageAtEnd.join(' ')}`);
+  const json = { meta: { ...meta, elapsedSeconds: elapsed, loadAverageAtEnd }, results, ratios };
+  out('\nJSON:');
+  out(JSON.stringify(json, null, 2));
+  if (process.env.BENCH_SAVE !== '0') {
+    const dir = join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const base = settings.quick ? 'quick' : 'latest';
+    writeFileSync(join(dir, `${base}.txt`), output.join('\n') + '\n');
+    writeFileSync(join(dir, `${base}.json`), JSON.stringify(json, null, 2) + '\n');
+    process.stdout.write(`\nSaved bench/results/${base}.txt and bench/results/${base}.json\n`);
+  }
+  return Object.values(results).some((r) => r?.error) ? 1 : 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`\n${signal}: cleaning up worker processes and databases\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+main()
+  .then(async (code) => {
+    await cleanup();
+    process.exit(code);
+  })
+  .catch(async (error) => {
+    process.stderr.write(`${error?.stack ?? error}\n`);
+    await cleanup();
+    process.exit(1);
+  });

@@ -1,0 +1,101 @@
+/** Doctor Job: a real Nest application context with ScheduleModule.forRoot() + DoctorJobModule.forRoot(). */
+import 'reflect-metadata';
+import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { DoctorJobModule, JobHandler, OutboxRunner, OutboxService } from 'doctor-job';
+import { createPrismaClient, type PrismaService } from '../../sample/database/prisma.service';
+import { BUSINESS_TABLE_SQL, doctorJobConfig } from '../common';
+import { BUSINESS_INSERT, customer, observerPool, type Consumer, type OnJob, type Payload, type Producer } from './types';
+
+export const JOB_TYPE = 'benchNoop';
+let sink: OnJob = () => {};
+
+@Injectable()
+export class BenchJobs {
+  /** No DTO: the handler gets the parsed JSON, no validation cost. */
+  @JobHandler(JOB_TYPE)
+  async noop(payload: Payload): Promise<void> {
+    sink(payload);
+  }
+}
+
+@Module({})
+class BenchAppModule {}
+
+interface DoctorJobApp {
+  app: INestApplicationContext;
+  outbox: OutboxService<Record<string, Payload>>;
+  runner: OutboxRunner;
+  prisma: PrismaService;
+  close(): Promise<void>;
+}
+
+async function boot(url: string, options: { autoStart: boolean; pollIntervalMs: number; batchSize: number; concurrency: number }): Promise<DoctorJobApp> {
+  const prisma = await createPrismaClient(url); // migrated: Doctor Job's tables (and the sample's)
+  const app = await NestFactory.createApplicationContext(
+    {
+      module: BenchAppModule,
+      imports: [ScheduleModule.forRoot(), DoctorJobModule.forRoot({ prisma, ...options })],
+      providers: [BenchJobs],
+    },
+    { logger: ['error', 'warn'] },
+  );
+  await app.init();
+  return {
+    app,
+    prisma,
+    outbox: app.get<OutboxService<Record<string, Payload>>>(OutboxService),
+    runner: app.get(OutboxRunner),
+    close: async () => {
+      await app.close();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+async function producerOf(url: string, dj: DoctorJobApp, ownsApp: boolean): Promise<Producer> {
+  const obs = observerPool(url);
+  await obs.sql(BUSINESS_TABLE_SQL);
+  const { outbox } = dj;
+  return {
+    enqueueOne: async (i) => {
+      await outbox.transaction((tx) => outbox.enqueue(tx, JOB_TYPE, { i }));
+    },
+    enqueueBulk: async (from, count) => {
+      const jobs = Array.from({ length: count }, (_, k) => ({ type: JOB_TYPE, payload: { i: from + k } }));
+      await outbox.transaction((tx) => outbox.enqueueMany(tx, jobs), { timeout: 60_000 });
+    },
+    businessTx: async (i, withJob) => {
+      await outbox.transaction(async (tx) => {
+        await tx.$executeRawUnsafe(BUSINESS_INSERT, customer(i), i % 10_000);
+        if (withJob) await outbox.enqueue(tx, JOB_TYPE, { i });
+      });
+    },
+    txEnqueueHow: 'outbox.enqueue(tx, ...) inside outbox.transaction (= prisma.$transaction)',
+    remaining: async () => Number((await obs.sql<{ n: string }>('SELECT count(*) AS n FROM "doctor_job"'))[0].n),
+    clear: async () => void (await obs.sql('TRUNCATE "doctor_job"')),
+    sql: obs.sql,
+    close: async () => {
+      await obs.pool.end();
+      if (ownsApp) await dj.close();
+    },
+  };
+}
+
+/** The orchestrator's producer: an app with the handler registered and `autoStart: false` (a producer-only instance). */
+export async function makeProducer(url: string): Promise<Producer> {
+  return producerOf(url, await boot(url, { ...doctorJobConfig.default, autoStart: false }), true);
+}
+
+export async function makeConsumer(url: string, variant: string, onJob: OnJob): Promise<Consumer> {
+  sink = onJob;
+  const config = variant === 'fastPoll' ? doctorJobConfig.fastPoll : doctorJobConfig.default;
+  // autoStart false so that booting is not timed; start() is the runner's public start().
+  const dj = await boot(url, { ...config, autoStart: false });
+  return {
+    start: async () => dj.runner.start(),
+    stop: () => dj.close(),
+    producer: () => producerOf(url, dj, false),
+  };
+}

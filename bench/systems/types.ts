@@ -1,0 +1,77 @@
+/**
+ * What each system under test provides: a producer (enqueue paths, the overhead transaction, queue
+ * size) and a consumer (the worker side). Each system lives in a file of its own, loaded on
+ * demand, so a worker process loads only the libraries of the system it runs.
+ */
+import { Pool } from 'pg';
+import type { PrismaClient } from '../../generated/postgresql/client';
+import type { SystemName } from '../common';
+
+export interface Payload {
+  i: number;
+}
+export type OnJob = (payload: Payload) => void;
+
+export interface Producer {
+  /** One job in a transaction of its own (the system's ordinary single-enqueue call). */
+  enqueueOne(i: number): Promise<void>;
+  /** `count` jobs in one call (the system's bulk path). */
+  enqueueBulk(from: number, count: number): Promise<void>;
+  /** A Prisma interactive transaction with one business insert, plus an enqueue in the same transaction when `withJob`. */
+  businessTx(i: number, withJob: boolean): Promise<void>;
+  /** How the enqueue joins the Prisma transaction, or null when it cannot. */
+  txEnqueueHow: string | null;
+  /** Jobs not yet completed. */
+  remaining(): Promise<number>;
+  /** Empties the queue. */
+  clear(): Promise<void>;
+  /** Runs SQL on a connection of the bench's own (not the system's). */
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface Consumer {
+  /** Starts taking jobs (connected, migrated and booted before, by makeConsumer). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Producer for the latency workload, in the same process (Doctor Job: the same app). */
+  producer(): Promise<Producer>;
+}
+
+export interface SystemModule {
+  makeProducer(url: string): Promise<Producer>;
+  makeConsumer(url: string, variant: string, onJob: OnJob): Promise<Consumer>;
+}
+
+export function loadSystem(system: SystemName): SystemModule {
+  switch (system) {
+    case 'doctor-job':
+      return require('./doctor-job');
+    case 'graphile-worker':
+      return require('./graphile-worker');
+    case 'pg-boss':
+      return require('./pg-boss');
+    case 'raw':
+      return require('./raw');
+  }
+}
+
+export const BUSINESS_INSERT = `INSERT INTO "bench_order" ("customer", "amount_cents") VALUES ($1, $2::int)`;
+export const customer = (i: number) => `customer-${i}`;
+
+/** A pool of the bench's own on the system's database, for counting and clearing. */
+export function observerPool(url: string) {
+  const pool = new Pool({ connectionString: url, max: 2 });
+  return {
+    pool,
+    sql: async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await pool.query(text, params)).rows as T[],
+  };
+}
+
+/** A Prisma client (the sample's generated PostgreSQL client) without Doctor Job, for the peers' overhead transactions. */
+export function plainPrisma(url: string): PrismaClient {
+  // Loaded on first use, so that a drain worker of a peer does not load Prisma.
+  const { PrismaPg } = require('@prisma/adapter-pg') as typeof import('@prisma/adapter-pg');
+  const { PrismaClient: Client } = require('../../generated/postgresql/client') as typeof import('../../generated/postgresql/client');
+  return new Client({ adapter: new PrismaPg({ connectionString: url }) });
+}

@@ -1,0 +1,136 @@
+/**
+ * A worker process, forked by bench/run.ts:
+ *   node -r @swc-node/register bench/worker.ts   (SWC_NODE_PROJECT=tsconfig.sample.json)
+ * Environment: BENCH_SYSTEM, BENCH_DB_URL, BENCH_MODE (drain | latency), BENCH_VARIANT.
+ *
+ * drain:   boots the system, says `ready`, starts taking jobs on `go`, reports progress, stops on
+ *          `stop` and reports the handled count and the peak RSS (sampled every BENCH_RSS_SAMPLE_MS).
+ * latency: boots the system and starts it, then on `go` produces BENCH_LATENCY_RATE jobs/s for
+ *          BENCH_LATENCY_SECONDS, one transaction each, noting the time right after each commit;
+ *          the handler notes its start time; reports the differences.
+ */
+import 'reflect-metadata';
+import { performance } from 'node:perf_hooks';
+import { settings, sleep, wallNow, type OrchestratorMessage, type SystemName, type WorkerMessage } from './common';
+import { loadSystem, type Payload, type Producer } from './systems/types';
+
+const system = process.env.BENCH_SYSTEM as SystemName;
+const url = process.env.BENCH_DB_URL!;
+const mode = process.env.BENCH_MODE ?? 'drain';
+const variant = process.env.BENCH_VARIANT ?? 'default';
+
+const send = (message: WorkerMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
+
+let baseRss = 0;
+let peakRss = 0;
+let peakHeap = 0;
+let sampling = false;
+const sampler = setInterval(() => {
+  if (!sampling) return;
+  const { rss, heapUsed } = process.memoryUsage();
+  peakRss = Math.max(peakRss, rss);
+  peakHeap = Math.max(peakHeap, heapUsed);
+}, settings.rssSampleMs);
+
+let handled = 0;
+const seen = new Set<number>();
+const startedAt = new Map<number, number>();
+
+let firstAt = 0;
+
+function onJob(payload: Payload): void {
+  if (firstAt === 0) firstAt = wallNow();
+  if (mode === 'latency') startedAt.set(payload.i, performance.now());
+  handled++;
+  seen.add(payload.i);
+}
+
+async function main(): Promise<void> {
+  const consumer = await loadSystem(system).makeConsumer(url, variant, onJob);
+  let producer: Producer | undefined;
+  if (mode === 'latency') {
+    producer = await consumer.producer();
+    await consumer.start();
+  }
+  const commands: OrchestratorMessage[] = [];
+  let wake: (() => void) | null = null;
+  process.on('message', (m: OrchestratorMessage) => {
+    commands.push(m);
+    wake?.();
+  });
+  baseRss = process.memoryUsage().rss;
+  await send({ type: 'ready', rss: baseRss });
+  const next = async (cmd: OrchestratorMessage['cmd']) => {
+    for (;;) {
+      const idx = commands.findIndex((c) => c.cmd === cmd);
+      if (idx >= 0) return void commands.splice(idx, 1);
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+    }
+  };
+
+  await next('go');
+  sampling = true;
+  peakRss = process.memoryUsage().rss;
+  peakHeap = process.memoryUsage().heapUsed;
+  const cpu0 = process.cpuUsage();
+
+  if (mode === 'drain') {
+    await consumer.start();
+    let reported = -1;
+    const progress = setInterval(() => {
+      if (handled !== reported) {
+        reported = handled;
+        void send({ type: 'progress', handled, firstAt });
+      }
+    }, 25);
+    await next('stop');
+    clearInterval(progress);
+  } else {
+    await produceAtRate(producer!);
+    await next('stop');
+  }
+
+  sampling = false;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  await consumer.stop();
+  await producer?.close();
+  clearInterval(sampler);
+  await send({ type: 'stopped', handled, peakRss, peakHeap, baseRss, duplicates: handled - seen.size, cpuMs });
+  process.disconnect();
+}
+
+async function produceAtRate(producer: Producer): Promise<void> {
+  const warmup = Math.min(10, settings.latencyRate);
+  const total = warmup + settings.latencyRate * settings.latencySeconds;
+  const intervalMs = 1000 / settings.latencyRate;
+  const committedAt = new Map<number, number>();
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = t0 + i * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(producer.enqueueOne(i).then(() => void committedAt.set(i, performance.now())));
+  }
+  await Promise.all(inFlight);
+  const deadline = performance.now() + 15_000;
+  while (startedAt.size < total && performance.now() < deadline) await sleep(20);
+  const samples: number[] = [];
+  for (let i = warmup; i < total; i++) {
+    const start = startedAt.get(i);
+    const commit = committedAt.get(i);
+    if (start !== undefined && commit !== undefined) samples.push(start - commit);
+  }
+  await send({ type: 'latency', samples, lost: total - warmup - samples.length });
+}
+
+main().catch(async (error) => {
+  process.stderr.write(`[worker ${system}] ${error?.stack ?? error}\n`);
+  try {
+    await send({ type: 'error', message: String(error?.message ?? error) });
+  } finally {
+    process.exit(1);
+  }
+});

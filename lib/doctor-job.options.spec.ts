@@ -17,6 +17,7 @@ describe('resolveOptions', () => {
       backoff: { baseMs: 1000, maxMs: 3600000, jitter: 0.5 },
       shutdownTimeoutMs: 10000,
       autoStart: true,
+      notify: true,
     });
     expect(options).toEqual({ prisma: PrismaService, dialect: undefined, ...DEFAULT_OPTIONS });
   });
@@ -26,6 +27,13 @@ describe('resolveOptions', () => {
       pollIntervalMs: 1000,
       backoff: { baseMs: 5, maxMs: 3600000, jitter: 0.5 },
     });
+  });
+
+  it('takes notify as a boolean or a connection string, nothing else', () => {
+    expect(resolveOptions({ prisma: PrismaService, notify: { connectionString: 'postgresql://x' } }).notify).toEqual({ connectionString: 'postgresql://x' });
+    expect(() => resolveOptions({ prisma: PrismaService, notify: 'yes' as never })).toThrow(
+      '"notify" must be true, false or { connectionString: string }, got "yes"',
+    );
   });
 
   it("refuses delays that Node's timers cannot hold", () => {

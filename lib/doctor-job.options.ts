@@ -45,6 +45,13 @@ export interface DoctorJobOptions {
   shutdownTimeoutMs?: number;
   /** Start the runner on application bootstrap. Turn off for producer-only app instances. */
   autoStart?: boolean;
+  /**
+   * PostgreSQL: wake the runner as soon as jobs are committed, through LISTEN/NOTIFY on a
+   * connection of its own (polling stays as the fallback). The connection string is read from
+   * the client's @prisma/adapter-pg; pass `{ connectionString }` when it cannot be (an adapter
+   * built on a pg.Pool without one). `false`: poll only. Ignored on SQLite.
+   */
+  notify?: boolean | { connectionString: string };
 }
 
 export interface ResolvedDoctorJobOptions {
@@ -58,6 +65,7 @@ export interface ResolvedDoctorJobOptions {
   backoff: Required<BackoffOptions>;
   shutdownTimeoutMs: number;
   autoStart: boolean;
+  notify: boolean | { connectionString: string };
 }
 
 /** Every default, in one place. */
@@ -70,6 +78,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedDoctorJobOptions, 'prisma' | 'dialect
   backoff: { baseMs: 1_000, maxMs: 60 * 60_000, jitter: 0.5 },
   shutdownTimeoutMs: 10_000,
   autoStart: true,
+  notify: true,
 };
 
 const KNOWN_KEYS = new Set(['prisma', 'dialect', ...Object.keys(DEFAULT_OPTIONS)]);
@@ -111,6 +120,7 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     backoff,
     shutdownTimeoutMs: input.shutdownTimeoutMs ?? DEFAULT_OPTIONS.shutdownTimeoutMs,
     autoStart: input.autoStart ?? DEFAULT_OPTIONS.autoStart,
+    notify: input.notify ?? DEFAULT_OPTIONS.notify,
   };
   positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs, MAX_TIMER_MS);
   positiveInteger(problems, 'batchSize', resolved.batchSize);
@@ -120,6 +130,13 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
   nonNegativeInteger(problems, 'shutdownTimeoutMs', resolved.shutdownTimeoutMs, MAX_TIMER_MS);
   problems.push(...checkBackoff(backoff, 'backoff.'));
   if (typeof resolved.autoStart !== 'boolean') problems.push(`"autoStart" must be true or false, got ${describe(resolved.autoStart)}`);
+  const notify = resolved.notify as unknown;
+  if (
+    typeof notify !== 'boolean' &&
+    !(notify && typeof notify === 'object' && typeof (notify as { connectionString?: unknown }).connectionString === 'string')
+  ) {
+    problems.push(`"notify" must be true, false or { connectionString: string }, got ${describe(notify)}`);
+  }
   if (problems.length) throw new InvalidOptionsError(problems);
   return resolved;
 }

@@ -38,6 +38,10 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private outage = false;
   private heartbeat?: NodeJS.Timeout;
   private heartbeatBusy = false;
+  /** Successes waiting for the next batched DELETE. */
+  private completions: { entry: RunningJob; resolve: (held: boolean) => void; reject: (error: unknown) => void }[] = [];
+  private stopListening?: () => Promise<void>;
+  private listenerDown = false;
 
   constructor(
     @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
@@ -74,6 +78,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     this.active = true;
     this.scheduler!.addInterval(DOCTOR_JOB_RUNNER_NAME, setInterval(() => void this.poll(), this.options.pollIntervalMs));
     this.heartbeat = setInterval(() => void this.extendLeases(), Math.max(1, Math.floor(this.options.leaseMs / 3)));
+    void this.startListening();
     void this.poll();
   }
 
@@ -85,6 +90,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     if (!this.active) return;
     this.active = false;
     if (this.scheduler!.doesExist('interval', DOCTOR_JOB_RUNNER_NAME)) this.scheduler!.deleteInterval(DOCTOR_JOB_RUNNER_NAME);
+    const stopListening = this.stopListening;
+    this.stopListening = undefined;
+    await stopListening?.();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs)));
     const settled = (async () => {
@@ -182,8 +190,55 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       return this.retry(entry, handler, error);
     }
     if (entry.relinquished) return;
-    await this.settle(entry, 'complete', () => this.host.store.complete(job.id, token));
-    this.logger.debug(`Job ${job.id} (${job.type}) succeeded in ${Date.now() - started} ms`);
+    await this.settle(entry, 'complete', () => this.complete(entry));
+    if (this.debug) this.logger.debug(`Job ${job.id} (${job.type}) succeeded in ${Date.now() - started} ms`);
+  }
+
+  private readonly debug = Logger.isLevelEnabled?.('debug') ?? true;
+
+  /**
+   * Queues a success for the next batched DELETE: every handler that finishes in the same turn of
+   * the event loop is settled by one statement. Resolves to whether the claim still held.
+   */
+  private complete(entry: RunningJob): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ entry, resolve, reject });
+      if (this.completions.length === 1) setImmediate(() => void this.flushCompletions());
+    });
+  }
+
+  private async flushCompletions(): Promise<void> {
+    const batch = this.completions;
+    this.completions = [];
+    try {
+      const held = await this.host.store.complete(batch.map(({ entry }) => ({ id: entry.job.id, token: entry.token })));
+      for (const { entry, resolve } of batch) resolve(held.has(`${entry.job.id}:${entry.token}`));
+    } catch (error) {
+      for (const { reject } of batch) reject(error);
+    }
+  }
+
+  /** LISTEN/NOTIFY wake-up where the store offers it (PostgreSQL); polling goes on regardless. */
+  private async startListening(): Promise<void> {
+    const { store } = this.host;
+    if (!store.listen || this.options.notify === false) return;
+    try {
+      const stop = await store.listen(() => void this.poll(), {
+        connected: () => {
+          if (this.listenerDown) this.logger.log('LISTEN/NOTIFY wake-up reconnected.');
+          this.listenerDown = false;
+        },
+        lost: (error) => {
+          if (this.listenerDown) return;
+          this.listenerDown = true;
+          this.logger.warn(`LISTEN/NOTIFY wake-up lost its connection (${toJobError(error).message}); reconnecting, polling every ${this.options.pollIntervalMs} ms meanwhile.`);
+        },
+      });
+      if (this.active) this.stopListening = stop;
+      else await stop();
+    } catch (error) {
+      this.logger.warn(`LISTEN/NOTIFY wake-up is off (${toJobError(error).message}); polling every ${this.options.pollIntervalMs} ms. Pass notify: { connectionString } to turn it on.`);
+    }
   }
 
   private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError): Promise<void> {

@@ -24,7 +24,7 @@ export class JobStoreHost implements OnModuleInit {
   onModuleInit(): void {
     const prisma = this.resolveClient();
     const dialect = this.options.dialect ?? detectDialect(prisma);
-    const store = dialect === 'postgresql' ? new PostgresqlJobStore(prisma) : new SqliteJobStore(prisma);
+    const store = dialect === 'postgresql' ? new PostgresqlJobStore(prisma, this.listenUrl(prisma)) : new SqliteJobStore(prisma);
     this.resolved = { prisma, store };
   }
 
@@ -39,6 +39,17 @@ export class JobStoreHost implements OnModuleInit {
   private get() {
     if (!this.resolved) throw new Error('Doctor Job is not initialised yet: use OutboxService once the Nest app has been initialised (app.init() or listen()).');
     return this.resolved;
+  }
+
+  /** The connection string for LISTEN: given in the options, or read from the client's pg adapter. */
+  private listenUrl(prisma: PrismaClientLike): string | undefined {
+    const { notify } = this.options;
+    if (notify === false) return undefined;
+    if (typeof notify === 'object') return notify.connectionString;
+    const adapter = (prisma as { _engineConfig?: { adapter?: Record<string, unknown> } })._engineConfig?.adapter;
+    const config = adapter?.config as string | { connectionString?: string } | undefined;
+    const pool = adapter?.externalPool as { options?: { connectionString?: string } } | undefined;
+    return (typeof config === 'string' ? config : config?.connectionString) ?? pool?.options?.connectionString;
   }
 
   private resolveClient(): PrismaClientLike {

@@ -23,6 +23,12 @@ export interface ClaimedJob {
   createdAt: Date;
 }
 
+/** One claim of one job: the job id and the claim token that holds it. */
+export interface Claim {
+  id: string;
+  token: string;
+}
+
 export interface JobError {
   message: string;
   stack?: string;
@@ -76,8 +82,11 @@ export interface JobStore {
   insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]>;
   /** Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease. */
   claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]>;
-  /** Deletes a finished job. False when the token no longer holds it. */
-  complete(id: string, token: string): Promise<boolean>;
+  /**
+   * Deletes finished jobs, all in one statement. Returns the claims that still held their job
+   * (as `${id}:${token}`); a claim missing from the result had lost its job.
+   */
+  complete(claims: Claim[]): Promise<Set<string>>;
   /** Records a failure and makes the job due again after `delayMs`. */
   retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean>;
   /** Moves the job to the dead letters, atomically. */
@@ -93,4 +102,15 @@ export interface JobStore {
   deleteDeadLetters(ids: string[]): Promise<number>;
   /** Jobs in the queue, oldest first (inspection and tests). */
   listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]>;
+  /**
+   * Calls `wake` when jobs may have been enqueued (PostgreSQL: LISTEN on a dedicated connection,
+   * re-established when it drops). Resolves to a function that stops listening. Dialects
+   * without notifications do not implement it; the runner then polls only.
+   */
+  listen?(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>>;
+}
+
+export interface ListenerEvents {
+  connected(): void;
+  lost(error: unknown): void;
 }

@@ -1,10 +1,12 @@
-import type { ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
+import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
 import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
 const JOB_COLUMNS = `"id"::text AS "id", "type", "payload", "attempts", "max_attempts", "created_at"`;
+/** The notification channel: a wake-up call with no payload. */
+const CHANNEL = 'doctor_job';
 const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
 
 /**
@@ -19,16 +21,24 @@ const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "ty
 export class PostgresqlJobStore implements JobStore {
   readonly dialect = 'postgresql' as const;
 
-  constructor(private readonly prisma: PrismaClientLike) {}
+  /** @param listenUrl connection string for LISTEN; without it the store cannot listen. */
+  constructor(
+    private readonly prisma: PrismaClientLike,
+    private readonly listenUrl?: string,
+  ) {}
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
+    // pg_notify in the same statement: delivered on commit, folded into one per transaction.
     const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
-      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
-       SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int,
-              COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
-       ORDER BY e.ord
-       RETURNING "id"::text AS "id"`,
+      `WITH inserted AS (
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
+         SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int,
+                COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
+         ORDER BY e.ord
+         RETURNING "id"
+       )
+       SELECT inserted."id"::text AS "id" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
       encodeJobs(jobs),
     );
     return sortIds(rows);
@@ -56,13 +66,16 @@ export class PostgresqlJobStore implements JobStore {
     return rows.map(toClaimedJob).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
-  async complete(id: string, token: string): Promise<boolean> {
-    const count = await this.prisma.$executeRawUnsafe(
-      `DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`,
-      id,
-      token,
+  async complete(claims: Claim[]): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
+    const rows = await this.prisma.$queryRawUnsafe<{ claim: string }[]>(
+      `DELETE FROM "doctor_job" AS j
+       USING jsonb_to_recordset($1::jsonb) AS c("id" bigint, "token" uuid)
+       WHERE j."id" = c."id" AND j."claim_token" = c."token"
+       RETURNING j."id"::text || ':' || j."claim_token"::text AS "claim"`,
+      JSON.stringify(claims),
     );
-    return count > 0;
+    return new Set(rows.map((row) => row.claim));
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
@@ -149,9 +162,12 @@ export class PostgresqlJobStore implements JobStore {
          WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)
          RETURNING "id", "type", "payload", "max_attempts"
        )
-       INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
-       SELECT "type", "payload", "max_attempts", now() FROM moved ORDER BY "id"
-       RETURNING "id"::text AS "id"`,
+       , inserted AS (
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
+         SELECT "type", "payload", "max_attempts", now() FROM moved ORDER BY "id"
+         RETURNING "id"
+       )
+       SELECT inserted."id"::text AS "id" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
       JSON.stringify(ids),
     );
     return sortIds(rows);
@@ -163,6 +179,51 @@ export class PostgresqlJobStore implements JobStore {
       `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)`,
       JSON.stringify(ids),
     );
+  }
+
+  /** LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops. */
+  async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
+    const connectionString = this.listenUrl;
+    if (!connectionString) throw new Error('no connection string for the listener');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client } = require('pg') as typeof import('pg');
+    let client: import('pg').Client | undefined;
+    let stopped = false;
+    let retries = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const reconnect = (error: unknown) => {
+      if (stopped || timer) return;
+      events.lost(error);
+      timer = setTimeout(() => {
+        timer = undefined;
+        void connect();
+      }, Math.min(5_000, 100 * 2 ** retries++));
+    };
+    const connect = async () => {
+      const candidate = new Client({ connectionString, application_name: 'doctor-job-listener' });
+      candidate.on('notification', () => wake());
+      candidate.on('error', (error) => reconnect(error));
+      candidate.on('end', () => reconnect(new Error('the listener connection ended')));
+      try {
+        await candidate.connect();
+        await candidate.query(`LISTEN "${CHANNEL}"`);
+        if (stopped) return void (await candidate.end());
+        client = candidate;
+        retries = 0;
+        events.connected();
+        wake(); // jobs may have been enqueued while it was down
+      } catch (error) {
+        candidate.removeAllListeners('end');
+        void candidate.end().catch(() => undefined);
+        reconnect(error);
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(timer);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {

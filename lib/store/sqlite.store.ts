@@ -1,4 +1,4 @@
-import type { ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
+import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
 import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
 
@@ -59,8 +59,16 @@ export class SqliteJobStore implements JobStore {
     return rows.map(toClaimedJob).sort((a, b) => Number(a.id) - Number(b.id));
   }
 
-  async complete(id: string, token: string): Promise<boolean> {
-    return (await this.execute(`DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`, id, token)) > 0;
+  async complete(claims: Claim[]): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
+    const rows = await this.query(
+      `DELETE FROM "doctor_job"
+       WHERE EXISTS (SELECT 1 FROM json_each(?) AS c
+                     WHERE CAST(c."value" ->> '$.id' AS INTEGER) = "doctor_job"."id" AND c."value" ->> '$.token' = "doctor_job"."claim_token")
+       RETURNING "id", "claim_token"`,
+      JSON.stringify(claims),
+    );
+    return new Set(rows.map((row) => `${row.id}:${row.claim_token}`));
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {

@@ -52,6 +52,19 @@ eachDialect('claims, leases and fencing', (dialect) => {
     expect((await store.claim(5, 60_000, randomUUID())).map((j) => j.id)).toEqual(later);
   });
 
+  it('completes a batch of claims in one statement, only where each claim still holds', async () => {
+    const ids = await insert(job(), job(), job());
+    const token = randomUUID();
+    await store.claim(3, 60_000, token);
+    const done = await store.complete([
+      { id: ids[0], token },
+      { id: ids[1], token: randomUUID() }, // a claim that lost its job
+      { id: ids[2], token },
+    ]);
+    expect(done).toEqual(new Set([`${ids[0]}:${token}`, `${ids[2]}:${token}`]));
+    expect(await db.countJobs()).toBe(1);
+  });
+
   it('extends a lease only for the token that holds it', async () => {
     const [id] = await insert(job());
     const token = randomUUID();
@@ -72,7 +85,7 @@ eachDialect('claims, leases and fencing', (dialect) => {
     expect(claimedByB).toMatchObject({ id, attempt: 2 });
 
     // A finishes late, whatever its outcome: every write is refused.
-    expect(await store.complete(id, tokenA)).toBe(false);
+    expect(await store.complete([{ id, token: tokenA }])).toEqual(new Set());
     expect(await store.retry(id, tokenA, 0, { message: 'A failed late' })).toBe(false);
     expect(await store.deadLetter(id, tokenA, { message: 'A gave up late' })).toBe(false);
     expect(await store.release([id], tokenA)).toBe(0);
@@ -85,7 +98,7 @@ eachDialect('claims, leases and fencing', (dialect) => {
     expect(await db.countDeadLetters()).toBe(0);
 
     // B's result stands.
-    expect(await store.complete(id, tokenB)).toBe(true);
+    expect(await store.complete([{ id, token: tokenB }])).toEqual(new Set([`${id}:${tokenB}`]));
     expect(await db.countJobs()).toBe(0);
   });
 

@@ -29,8 +29,14 @@ interface RunningJob {
 @Injectable()
 export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRunner.name);
-  /** Keyed by claim (job id + token): a job re-claimed after a lost lease is another entry. */
+  /**
+   * Handlers running now, keyed by claim (job id + token: a job re-claimed after a lost lease is
+   * another entry). A slot frees as soon as its handler returns, so the next claim overlaps the
+   * settle of the previous batch.
+   */
   private readonly running = new Map<string, RunningJob>();
+  /** Claims not yet settled (running, or writing their outcome). */
+  private readonly unsettled = new Set<RunningJob>();
   private active = false;
   private loop: Promise<void> | null = null;
   private pollAgain = false;
@@ -97,9 +103,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs)));
     const settled = (async () => {
       await this.loop;
-      await Promise.all([...this.running.values()].map((entry) => entry.done));
+      await Promise.all([...this.unsettled].map((entry) => entry.done));
     })();
-    const finished = this.running.size;
+    const finished = this.unsettled.size;
     const outcome = await Promise.race([settled, timedOut]);
     clearTimeout(timer);
     const released = outcome === 'timeout' ? await this.releaseRunning() : 0;
@@ -147,15 +153,21 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   private run(job: ClaimedJob, token: string): void {
-    const key = `${job.id}:${token}`;
     const entry = { job, token, controller: new AbortController(), relinquished: false } as RunningJob;
+    this.running.set(`${job.id}:${token}`, entry);
+    this.unsettled.add(entry);
     entry.done = this.execute(entry)
       .catch((error) => this.logger.error(`Job ${job.id} (${job.type}): unexpected runner error: ${toJobError(error).message}`))
       .finally(() => {
-        this.running.delete(key);
-        if (this.moreDue && this.active) void this.poll();
+        this.unsettled.delete(entry);
+        this.freeSlot(entry);
       });
-    this.running.set(key, entry);
+  }
+
+  /** The handler is done: its slot may take another job while its outcome is being written. */
+  private freeSlot(entry: RunningJob): void {
+    if (!this.running.delete(`${entry.job.id}:${entry.token}`)) return;
+    if (this.moreDue && this.active) void this.poll();
   }
 
   private async execute(entry: RunningJob): Promise<void> {
@@ -184,11 +196,13 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
         signal: controller.signal,
       });
     } catch (thrown) {
+      this.freeSlot(entry);
       if (entry.relinquished) return;
       const error = toJobError(thrown);
       if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return this.deadLetter(entry, error);
       return this.retry(entry, handler, error);
     }
+    this.freeSlot(entry);
     if (entry.relinquished) return;
     await this.settle(entry, 'complete', () => this.complete(entry));
     if (this.debug) this.logger.debug(`Job ${job.id} (${job.type}) succeeded in ${Date.now() - started} ms`);
@@ -303,7 +317,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   private async releaseRunning(): Promise<number> {
-    const entries = [...this.running.values()];
+    const entries = [...this.running.values()]; // handlers still running (not those writing their outcome)
     for (const entry of entries) {
       entry.relinquished = true;
       entry.controller.abort(new Error('Doctor Job is shutting down'));
@@ -312,6 +326,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     for (const [token, group] of this.byToken(entries)) count += await this.release(group.map((e) => e.job.id), token);
     // Their handlers may go on (they were asked to stop); they no longer count as running.
     this.running.clear();
+    for (const entry of entries) this.unsettled.delete(entry);
     this.logger.warn(
       `Shutdown timeout (${this.options.shutdownTimeoutMs} ms) passed with ${entries.length} handler(s) still running: ` +
         `aborted them and released ${count} job(s) for another worker, attempt not consumed.`,

@@ -25,6 +25,8 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** Overrides the handler's and the module's maxAttempts for this job. */
   maxAttempts?: number;
+  /** Higher runs first (an integer, default 0); jobs of one priority run in due order. */
+  priority?: number;
 }
 
 /** One entry of `enqueueMany`. */

@@ -6,6 +6,8 @@ export interface NewJob {
   type: string;
   payload: string;
   maxAttempts: number;
+  /** Higher runs first; 0 by default. */
+  priority: number;
   /** Absolute due time chosen by the caller. */
   runAt?: Date;
   /** Due this many ms after the database's now(). Ignored when runAt is set. */

@@ -4,7 +4,7 @@ import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from '.
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
-const JOB_COLUMNS = `"id"::text AS "id", "type", "payload", "attempts", "max_attempts", "created_at"`;
+const JOB_COLUMNS = `"id"::text AS "id", "type", "payload", "attempts", "max_attempts", "priority", "created_at"`;
 /** The notification channel: a wake-up call with no payload. */
 const CHANNEL = 'doctor_job';
 const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
@@ -31,8 +31,8 @@ export class PostgresqlJobStore implements JobStore {
     // pg_notify in the same statement: delivered on commit, folded into one per transaction.
     const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
       `WITH inserted AS (
-         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
-         SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int,
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+         SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int, (e.j->>'priority')::int,
                 COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
          ORDER BY e.ord
@@ -53,7 +53,7 @@ export class PostgresqlJobStore implements JobStore {
        FROM (
          SELECT "id" FROM "doctor_job"
          WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
-         ORDER BY "run_at", "id"
+         ORDER BY "priority" DESC, "run_at", "id"
          LIMIT $1::int
          FOR UPDATE SKIP LOCKED
        ) AS due
@@ -96,11 +96,11 @@ export class PostgresqlJobStore implements JobStore {
     const count = await this.prisma.$executeRawUnsafe(
       `WITH moved AS (
          DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
-         RETURNING "id", "type", "payload", "attempts", "max_attempts", "created_at"
+         RETURNING "id", "type", "payload", "attempts", "max_attempts", "priority", "created_at"
        )
        INSERT INTO "doctor_job_dead_letter"
-         ("job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at")
-       SELECT "id", "type", "payload", "attempts", "max_attempts", $3, $4, "created_at" FROM moved`,
+         ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "error_message", "error_stack", "created_at")
+       SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", $3, $4, "created_at" FROM moved`,
       id,
       token,
       error.message,
@@ -160,11 +160,11 @@ export class PostgresqlJobStore implements JobStore {
       `WITH moved AS (
          DELETE FROM "doctor_job_dead_letter"
          WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)
-         RETURNING "id", "type", "payload", "max_attempts"
+         RETURNING "id", "type", "payload", "max_attempts", "priority"
        )
        , inserted AS (
-         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
-         SELECT "type", "payload", "max_attempts", now() FROM moved ORDER BY "id"
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+         SELECT "type", "payload", "max_attempts", "priority", now() FROM moved ORDER BY "id"
          RETURNING "id"
        )
        SELECT inserted."id"::text AS "id" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,

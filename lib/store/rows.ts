@@ -10,7 +10,7 @@ export function encodeJobs(jobs: NewJob[]): string {
   return `[${jobs
     .map(
       (job) =>
-        `{"type":${JSON.stringify(job.type)},"payload":${job.payload},"maxAttempts":${job.maxAttempts},` +
+        `{"type":${JSON.stringify(job.type)},"payload":${job.payload},"maxAttempts":${job.maxAttempts},"priority":${job.priority},` +
         `"runAt":${job.runAt ? JSON.stringify(job.runAt.toISOString()) : 'null'},"delayMs":${job.delayMs ?? 0}}`,
     )
     .join(',')}]`;

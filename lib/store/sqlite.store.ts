@@ -6,7 +6,7 @@ import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from '.
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 const nowPlusMs = (param: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (${param} / 1000.0) || ' seconds')`;
 
-const JOB_COLUMNS = `"id", "type", "payload", "attempts", "max_attempts", "created_at"`;
+const JOB_COLUMNS = `"id", "type", "payload", "attempts", "max_attempts", "priority", "created_at"`;
 const DEAD_LETTER_COLUMNS = `"id", "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
 // Ids travel as a JSON array of strings: exact for any 64-bit id, one parameter for any count.
 const ID_LIST = `(SELECT CAST("value" AS INTEGER) FROM json_each(?))`;
@@ -33,8 +33,8 @@ export class SqliteJobStore implements JobStore {
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     const rows = await tx.$queryRawUnsafe<Row[]>(
-      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
-       SELECT "value" ->> '$.type', "value" -> '$.payload', "value" ->> '$.maxAttempts',
+      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+       SELECT "value" ->> '$.type', "value" -> '$.payload', "value" ->> '$.maxAttempts', "value" ->> '$.priority',
               COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)})
        FROM json_each(?) ORDER BY "key"
        RETURNING "id"`,
@@ -50,7 +50,7 @@ export class SqliteJobStore implements JobStore {
        WHERE "id" IN (
          SELECT "id" FROM "doctor_job"
          WHERE "run_at" <= ${NOW} AND ("locked_until" IS NULL OR "locked_until" <= ${NOW})
-         ORDER BY "run_at", "id" LIMIT ?)
+         ORDER BY "priority" DESC, "run_at", "id" LIMIT ?)
        RETURNING ${JOB_COLUMNS}`,
       leaseMs,
       token,
@@ -87,8 +87,8 @@ export class SqliteJobStore implements JobStore {
     return this.prisma.$transaction(async (tx: TransactionClientLike) => {
       const moved = await tx.$executeRawUnsafe(
         `INSERT INTO "doctor_job_dead_letter"
-           ("job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at")
-         SELECT "id", "type", "payload", "attempts", "max_attempts", ?, ?, "created_at", ${NOW}
+           ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "error_message", "error_stack", "created_at", "failed_at")
+         SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", ?, ?, "created_at", ${NOW}
          FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
         error.message,
         error.stack ?? null,
@@ -145,8 +145,8 @@ export class SqliteJobStore implements JobStore {
     if (ids.length === 0) return [];
     return this.prisma.$transaction(async (tx: TransactionClientLike) => {
       const rows = await tx.$queryRawUnsafe<Row[]>(
-        `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at")
-         SELECT "type", "payload", "max_attempts", ${NOW} FROM "doctor_job_dead_letter"
+        `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+         SELECT "type", "payload", "max_attempts", "priority", ${NOW} FROM "doctor_job_dead_letter"
          WHERE "id" IN ${ID_LIST} ORDER BY "id"
          RETURNING "id"`,
         JSON.stringify(ids),

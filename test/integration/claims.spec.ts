@@ -8,7 +8,7 @@ import { createTestDatabase, eachDialect, type TestDatabase } from '../support/d
 import { startOutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 
-const job = (type = 'work', extra = {}) => ({ type, payload: '{"k":1}', maxAttempts: 3, ...extra });
+const job = (type = 'work', extra = {}) => ({ type, payload: '{"k":1}', maxAttempts: 3, priority: 0, ...extra });
 
 eachDialect('claims, leases and fencing', (dialect) => {
   let db: TestDatabase;
@@ -63,6 +63,13 @@ eachDialect('claims, leases and fencing', (dialect) => {
     ]);
     expect(done).toEqual(new Set([`${ids[0]}:${token}`, `${ids[2]}:${token}`]));
     expect(await db.countJobs()).toBe(1);
+  });
+
+  it('claims higher priorities first, in due order within a priority', async () => {
+    await insert(job('low', { priority: -5 }), job('n1'), job('high', { priority: 10 }), job('n2'));
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) order.push(...(await store.claim(1, 60_000, randomUUID())).map((j) => j.type));
+    expect(order).toEqual(['high', 'n1', 'n2', 'low']);
   });
 
   it('extends a lease only for the token that holds it', async () => {

@@ -136,18 +136,21 @@ eachDialect('outbox', (dialect) => {
         });
         return app.outbox.enqueueMany(counting, [
           ...Array.from({ length: 250 }, (_, n) => ({ type: 'count', payload: { n } })),
-          { type: 'flaky', payload: { note: 'last' }, maxAttempts: 2 },
+          { type: 'flaky', payload: { note: 'last' }, maxAttempts: 2, priority: 3 },
         ]);
       });
       expect(statements).toBe(1);
       expect(ids).toHaveLength(251);
       expect([...ids].sort((a, b) => Number(a) - Number(b))).toEqual(ids);
-      const rows = await db.query<{ id: unknown; payload: unknown; max_attempts: unknown }>('SELECT "id", "payload", "max_attempts" FROM "doctor_job" ORDER BY "id"');
+      const rows = await db.query<{ id: unknown; payload: unknown; max_attempts: unknown; priority: unknown }>(
+        'SELECT "id", "payload", "max_attempts", "priority" FROM "doctor_job" ORDER BY "id"',
+      );
       expect(rows.map((r) => String(r.id))).toEqual(ids);
       const payloads = rows.map((r) => (typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload));
       expect(payloads[0]).toEqual({ n: 0 });
       expect(payloads[249]).toEqual({ n: 249 });
       expect(Number(rows[250].max_attempts)).toBe(2);
+      expect(rows.map((r) => Number(r.priority))).toEqual([...Array(250).fill(0), 3]);
     });
 
     it('checks the type, the DTO, the JSON and the client before writing, and writes nothing on failure', async () => {
@@ -175,11 +178,14 @@ eachDialect('outbox', (dialect) => {
       expect(options?.message).toContain('"maxAttempts" must be a positive integer, got 0');
 
       const typo = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { delay: 60_000 } as never));
-      expect(typo?.message).toContain('"delay" is not an enqueue option (known: runAt, delayMs, maxAttempts)');
+      expect(typo?.message).toContain('"delay" is not an enqueue option (known: runAt, delayMs, maxAttempts, priority)');
       const farFuture = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { runAt: new Date('+010000-01-01T00:00:00Z') }));
       expect(farFuture?.message).toContain('"runAt" must be a valid Date between 1970 and 9999');
       const nul = await attempt((t) => app.outbox.enqueue(t, 'flaky', { name: 'a\u0000b' }));
       expect(nul?.message).toContain('payload.name contains a NUL character');
+
+      const priority = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { priority: 1.5 }));
+      expect(priority?.message).toContain('"priority" must be an integer (higher runs first; default 0), got 1.5');
 
       const many = await attempt((t) => app.outbox.enqueueMany(t, [{ type: 'count', payload: { n: 1 } }, { type: 'count', payload: { n: 'x' } }]));
       expect(many?.message).toMatch(/^enqueueMany: job \[1\]: The payload of job "count" fails Count/);

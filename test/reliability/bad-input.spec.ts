@@ -69,7 +69,7 @@ describePostgres('9. bad input at the API', () => {
       ['function', (tx) => app.outbox.enqueue(tx, 'blob', { run() {} }), 'payload.run is a function'],
       ['undefined', (tx) => app.outbox.enqueue(tx, 'blob', undefined), 'payload is undefined'],
       ['NUL character', (tx) => app.outbox.enqueue(tx, 'blob', { s: '\u0000' }), 'NUL character'],
-      ['unknown option', (tx) => app.outbox.enqueue(tx, 'blob', {}, { priority: 1 } as never), '"priority" is not an enqueue option'],
+      ['unknown option', (tx) => app.outbox.enqueue(tx, 'blob', {}, { delay: 1_000 } as never), '"delay" is not an enqueue option'],
     ];
     const messages: string[] = [];
     for (const [what, call, expected] of cases) {

@@ -1,38 +1,18 @@
-import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
-import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
-import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
+import { describePostgres, type TestDatabase } from '../support/databases';
+import type { OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 import { figure } from './support/figures';
-import { startWorker, type Worker } from './support/processes';
-import { createRunsTable } from './support/runs';
+import { useReliabilityContext } from './support/producer';
+import { startWorker } from './support/processes';
 
 const LEASE_MS = 1_000;
 
-@Injectable()
-class Producer {
-  @JobHandler('record')
-  record() {}
-}
-
 describePostgres('5. fencing: a worker whose lease expired cannot touch the job another worker holds', () => {
+  const context = useReliabilityContext();
+  const { workers } = context;
   let db: TestDatabase;
   let producer: OutboxApp;
-  const workers: Worker[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgresql');
-    await createRunsTable(db);
-    producer = await startOutboxApp(db, [Producer], { autoStart: false });
-  });
-  afterAll(async () => {
-    for (const w of workers) {
-      w.child.kill('SIGCONT');
-      await w.kill('SIGKILL');
-    }
-    await producer?.close();
-    await db?.dispose();
-  });
+  beforeAll(() => ({ db, producer } = context));
 
   const row = async () =>
     (await db.query<{ attempts: unknown; token: string | null }>('SELECT "attempts", "claim_token"::text AS token FROM "doctor_job"'))[0];

@@ -1,33 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
 import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
-import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
-import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
+import { describePostgres, type TestDatabase } from '../support/databases';
+import type { OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 import { figure } from './support/figures';
+import { useReliabilityContext } from './support/producer';
 import { startWorker } from './support/processes';
-import { countRuns, createRunsTable } from './support/runs';
-
-@Injectable()
-class Producer {
-  @JobHandler('record')
-  record() {}
-}
+import { countRuns } from './support/runs';
 
 describePostgres('4. lease edges and clock skew', () => {
+  const context = useReliabilityContext();
   let db: TestDatabase;
   let producer: OutboxApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgresql');
-    await createRunsTable(db);
-    producer = await startOutboxApp(db, [Producer], { autoStart: false });
-  });
-  afterAll(async () => {
-    await producer?.close();
-    await db?.dispose();
-  });
+  beforeAll(() => ({ db, producer } = context));
   beforeEach(() => db.execute('DELETE FROM "doctor_job"'));
 
   it('claims exactly the jobs whose lease ended before the database’s now()', async () => {

@@ -1,38 +1,21 @@
-import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
-import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
-import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
+import { describePostgres, type TestDatabase } from '../support/databases';
+import type { OutboxApp } from '../support/outbox-app';
 import { waitFor } from '../support/wait';
 import { figure } from './support/figures';
-import { startWorker, type Worker } from './support/processes';
-import { countRuns, createRunsTable } from './support/runs';
+import { useReliabilityContext } from './support/producer';
+import { startWorker } from './support/processes';
+import { countRuns } from './support/runs';
 
 const JOBS = Number(process.env.DOUBLE_HANDLING_JOBS ?? 10_000);
 const WORKERS = 4;
 const CONCURRENCY = 10;
 
-/** The producer side declares the type (enqueue checks it); the workers run it. */
-@Injectable()
-class Producer {
-  @JobHandler('record')
-  record() {}
-}
-
 describePostgres('2. no double handling across worker processes', () => {
+  const context = useReliabilityContext();
+  const { workers } = context;
   let db: TestDatabase;
   let producer: OutboxApp;
-  const workers: Worker[] = [];
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgresql');
-    await createRunsTable(db);
-    producer = await startOutboxApp(db, [Producer], { autoStart: false });
-  });
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.kill('SIGKILL')));
-    await producer?.close();
-    await db?.dispose();
-  });
+  beforeAll(() => ({ db, producer } = context));
 
   it(`${JOBS} jobs, ${WORKERS} processes with concurrency ${CONCURRENCY}: each job handled exactly once`, async () => {
     workers.push(

@@ -1,24 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
-import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
+import { describePostgres, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { waitFor } from '../support/wait';
 import { figure } from './support/figures';
+import { useReliabilityContext } from './support/producer';
 import { startWorker } from './support/processes';
-import { createRunsTable } from './support/runs';
 
 const HERD = 1_000;
 
+/** Fail together with a thousand others; their retries spread by jitter, or not. */
 @Injectable()
-class Producer {
-  @JobHandler('fail', { maxAttempts: 3 })
-  fail() {}
-  @JobHandler('exit', { maxAttempts: 3 })
-  exit() {}
-  @JobHandler('uncaught', { maxAttempts: 3 })
-  uncaught() {}
-
-  /** Fails together with a thousand others; the retries spread by jitter. */
+class HerdJobs {
   @JobHandler('herd.jitter', { maxAttempts: 2, backoff: { baseMs: 10_000, maxMs: 10_000, jitter: 0.5 } })
   herdJitter() {
     throw new Error('the downstream service is down');
@@ -31,18 +24,10 @@ class Producer {
 }
 
 describePostgres('8. poison jobs', () => {
+  const context = useReliabilityContext();
   let db: TestDatabase;
   let producer: OutboxApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgresql');
-    await createRunsTable(db);
-    producer = await startOutboxApp(db, [Producer], { autoStart: false });
-  });
-  afterAll(async () => {
-    await producer?.close();
-    await db?.dispose();
-  });
+  beforeAll(() => ({ db, producer } = context));
 
   it('a handler that always throws is dead-lettered after exactly maxAttempts', async () => {
     const worker = await startWorker('poison-throw', { DATABASE_URL: db.url, POLL_MS: 50, BACKOFF_MS: 50 });
@@ -86,7 +71,7 @@ describePostgres('8. poison jobs', () => {
   });
 
   it(`${HERD} jobs failing at the same moment come back spread out by jitter`, async () => {
-    const app = await startOutboxApp(db, [Producer], { concurrency: 200, batchSize: 200, pollIntervalMs: 20 });
+    const app = await startOutboxApp(db, [HerdJobs], { concurrency: 200, batchSize: 200, pollIntervalMs: 20 });
     try {
       await app.outbox.transaction(async (tx) => {
         await app.outbox.enqueueMany(tx, Array.from({ length: HERD }, (_, n) => ({ type: 'herd.jitter', payload: { n } })));

@@ -1,35 +1,20 @@
-import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
-import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
-import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
+import { describePostgres, type TestDatabase } from '../support/databases';
+import type { OutboxApp } from '../support/outbox-app';
 import { waitFor } from '../support/wait';
 import { figure } from './support/figures';
+import { useReliabilityContext } from './support/producer';
 import { startWorker } from './support/processes';
-import { countRuns, createRunsTable } from './support/runs';
+import { countRuns } from './support/runs';
 
 const JOBS = 500;
 const POOL = 3;
 const CONCURRENCY = 20;
 
-@Injectable()
-class Producer {
-  @JobHandler('transactional')
-  transactional() {}
-}
-
 describePostgres('10. pool pressure', () => {
+  const context = useReliabilityContext();
   let db: TestDatabase;
   let producer: OutboxApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgresql');
-    await createRunsTable(db);
-    producer = await startOutboxApp(db, [Producer], { autoStart: false });
-  });
-  afterAll(async () => {
-    await producer?.close();
-    await db?.dispose();
-  });
+  beforeAll(() => ({ db, producer } = context));
 
   it(`concurrency ${CONCURRENCY} over a pool of ${POOL} while handlers open their own transactions: no deadlock, nothing stuck`, async () => {
     const worker = await startWorker('pool', {

@@ -1,33 +1,15 @@
-import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
-import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
-import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
+import { describePostgres, type TestDatabase } from '../support/databases';
+import type { OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 import { figure } from './support/figures';
+import { useReliabilityContext } from './support/producer';
 import { startWorker } from './support/processes';
-import { createRunsTable } from './support/runs';
-
-@Injectable()
-class Producer {
-  @JobHandler('record')
-  record() {}
-  @JobHandler('long')
-  long() {}
-}
 
 describePostgres('7. graceful shutdown of a worker process (SIGTERM)', () => {
+  const context = useReliabilityContext();
   let db: TestDatabase;
   let producer: OutboxApp;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('postgresql');
-    await createRunsTable(db);
-    producer = await startOutboxApp(db, [Producer], { autoStart: false });
-  });
-  afterAll(async () => {
-    await producer?.close();
-    await db?.dispose();
-  });
+  beforeAll(() => ({ db, producer } = context));
 
   it('stops claiming, lets short handlers finish, aborts and releases long ones without consuming the attempt', async () => {
     // record: 300 ms; long: 20 s unless aborted. Concurrency 6: 3 long + 3 short run at once.

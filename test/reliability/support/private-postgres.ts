@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -13,10 +13,11 @@ const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
  */
 export class PrivatePostgres {
   readonly dir = mkdtempSync(join(tmpdir(), 'doctor-job-pg-'));
-  readonly url: string;
+  /** A random port in 40000-59999; another one is tried when it is taken. */
+  port = randomPort();
 
-  constructor(readonly port = 55432) {
-    this.url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  get url(): string {
+    return `postgresql://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
   async start(): Promise<void> {
@@ -24,7 +25,20 @@ export class PrivatePostgres {
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
     chownSync(this.dir, uid, gid);
     this.asPostgres('initdb', '-D', join(this.dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync');
-    this.ctl('start');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.ctl('start');
+        return;
+      } catch (error) {
+        const logFile = join(this.dir, 'server.log');
+        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '(no server log)';
+        if (attempt < 3 && /Address already in use|could not bind/i.test(log)) {
+          this.port = randomPort();
+          continue;
+        }
+        throw new Error(`${(error as Error).message}\nserver log:\n${log}`);
+      }
+    }
   }
 
   /** `pg_ctl restart -m fast`: every connection is cut, the server is back a moment later. */
@@ -70,4 +84,8 @@ export class PrivatePostgres {
   private asPostgres(command: string, ...args: string[]): void {
     execFileSync('runuser', ['-u', 'postgres', '--', join(BIN, command), ...args], { stdio: 'pipe' });
   }
+}
+
+function randomPort(): number {
+  return 40_000 + Math.floor(Math.random() * 20_000);
 }

@@ -5,6 +5,7 @@ CREATE TABLE "doctor_job" (
     "id" BIGSERIAL NOT NULL,
     "type" VARCHAR(255) NOT NULL,
     "payload" JSONB NOT NULL,
+    "priority" INTEGER NOT NULL DEFAULT 0,
     "run_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "max_attempts" INTEGER NOT NULL,
@@ -24,6 +25,7 @@ CREATE TABLE "doctor_job_dead_letter" (
     "payload" JSONB NOT NULL,
     "attempts" INTEGER NOT NULL,
     "max_attempts" INTEGER NOT NULL,
+    "priority" INTEGER NOT NULL DEFAULT 0,
     "error_message" TEXT NOT NULL,
     "error_stack" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL,
@@ -33,7 +35,7 @@ CREATE TABLE "doctor_job_dead_letter" (
 );
 
 -- CreateIndex
-CREATE INDEX "doctor_job_run_at_id_idx" ON "doctor_job"("run_at", "id");
+CREATE INDEX "doctor_job_priority_run_at_id_idx" ON "doctor_job"("priority" DESC, "run_at", "id");
 
 -- CreateIndex
 CREATE INDEX "doctor_job_dead_letter_type_id_idx" ON "doctor_job_dead_letter"("type", "id");

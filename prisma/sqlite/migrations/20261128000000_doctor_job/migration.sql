@@ -6,6 +6,7 @@ CREATE TABLE "doctor_job" (
     "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     "type" TEXT NOT NULL,
     "payload" TEXT NOT NULL,
+    "priority" INTEGER NOT NULL DEFAULT 0,
     "run_at" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "max_attempts" INTEGER NOT NULL,
@@ -23,6 +24,7 @@ CREATE TABLE "doctor_job_dead_letter" (
     "payload" TEXT NOT NULL,
     "attempts" INTEGER NOT NULL,
     "max_attempts" INTEGER NOT NULL,
+    "priority" INTEGER NOT NULL DEFAULT 0,
     "error_message" TEXT NOT NULL,
     "error_stack" TEXT,
     "created_at" DATETIME NOT NULL,
@@ -30,7 +32,7 @@ CREATE TABLE "doctor_job_dead_letter" (
 );
 
 -- CreateIndex
-CREATE INDEX "doctor_job_run_at_id_idx" ON "doctor_job"("run_at", "id");
+CREATE INDEX "doctor_job_priority_run_at_id_idx" ON "doctor_job"("priority" DESC, "run_at", "id");
 
 -- CreateIndex
 CREATE INDEX "doctor_job_dead_letter_type_id_idx" ON "doctor_job_dead_letter"("type", "id");

@@ -25,6 +25,9 @@ export const LEASE_EXPIRED_ON_LAST_ATTEMPT = (attempts: number) =>
   `The job's lease expired during its last allowed attempt (${attempts}): the worker running it died or ` +
   `the handler outlived the lease. It was dead-lettered instead of being run again.`;
 
+export const TIMED_OUT = (timeoutMs: number) =>
+  `The handler did not finish within its timeout of ${timeoutMs} ms; the attempt failed (its signal was aborted).`;
+
 export const LEASE_LOST = (id: string) =>
   `Job ${id}: its lease could not be extended because another worker holds it now (this process stalled past the lease). ` +
   `Its handler was aborted here and its outcome will not be written.`;

@@ -7,6 +7,8 @@ import { JobHandlerExplorer } from './handlers/job-handler.explorer';
 import { JobHandlerRegistry } from './handlers/job-handler.registry';
 import { DeadLetterService } from './outbox/dead-letter.service';
 import { OutboxService } from './outbox/outbox.service';
+import { JobEventLogger } from './events/job-event.logger';
+import { JobEvents } from './events/job-events';
 import { OutboxRunner } from './runner/outbox.runner';
 import { JobStoreHost } from './store/job-store.host';
 
@@ -30,8 +32,10 @@ import { JobStoreHost } from './store/job-store.host';
     JobHandlerExplorer,
     OutboxService,
     DeadLetterService,
+    JobEvents,
+    JobEventLogger,
     OutboxRunner,
   ],
-  exports: [OutboxService, DeadLetterService, OutboxRunner],
+  exports: [OutboxService, DeadLetterService, OutboxRunner, JobEvents],
 })
 export class DoctorJobModule extends DoctorJobConfigurableModule {}

@@ -8,9 +8,19 @@ export { OutboxService } from './outbox/outbox.service';
 export { DeadLetterService, type DeadLetterListOptions, type DeadLetterPage } from './outbox/dead-letter.service';
 export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './outbox/job-map';
 export { OutboxRunner } from './runner/outbox.runner';
+export {
+  JobEvents,
+  type JobDeadLetteredEvent,
+  type JobEvent,
+  type JobEventName,
+  type JobFailedEvent,
+  type JobStartedEvent,
+  type JobSucceededEvent,
+} from './events/job-events';
 export type { DeadLetter, PendingJob } from './store/job-store.interface';
 export type { PrismaClientLike, TransactionClientLike, TransactionOptions } from './store/prisma-client.interface';
 export { EnqueueError } from './errors/enqueue.error';
 export { HandlerRegistrationError } from './errors/handler-registration.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';
+export { JobTimeoutError } from './errors/job-timeout.error';
 export { NonRetryableJobError } from './errors/non-retryable.error';

@@ -12,6 +12,14 @@ export interface JobHandlerOptions {
   maxAttempts?: number;
   /** Backoff between attempts of this job type; merged over the module's `backoff`. */
   backoff?: BackoffOptions;
+  /**
+   * Fail the attempt after this many ms (it is retried like any failure). The job context's
+   * `signal` is aborted then; a handler that ignores it goes on in the background, but its outcome
+   * is no longer written.
+   */
+  timeoutMs?: number;
+  /** Most jobs of this type running at once in one app instance (within the module's `concurrency`). */
+  concurrency?: number;
 }
 
 export interface JobHandlerMetadata extends JobHandlerOptions {

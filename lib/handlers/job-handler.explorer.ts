@@ -41,6 +41,8 @@ export class JobHandlerExplorer implements OnModuleInit {
           payload: meta.payload,
           maxAttempts: meta.maxAttempts,
           backoff: meta.backoff && definedOnly(meta.backoff),
+          timeoutMs: meta.timeoutMs,
+          concurrency: meta.concurrency,
           invoke: (payload, context) => Promise.resolve().then(() => method.call(instance, payload, context)),
         });
       }
@@ -65,6 +67,12 @@ function checkHandler(meta: JobHandlerMetadata, location: string): void {
     );
   }
   if (meta.backoff !== undefined) problems.push(...checkBackoff(meta.backoff, 'backoff.'));
+  for (const key of ['timeoutMs', 'concurrency'] as const) {
+    const value = meta[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0 && value <= 2 ** 31 - 1)) {
+      problems.push(`"${key}" must be a positive integer (at most 2147483647), got ${describe(value)}`);
+    }
+  }
   if (problems.length) {
     throw new HandlerRegistrationError(`Invalid @JobHandler on ${location}:\n  - ${problems.join('\n  - ')}`);
   }

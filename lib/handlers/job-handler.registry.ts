@@ -11,6 +11,8 @@ export interface RegisteredHandler {
   payload?: new (...args: any[]) => object;
   maxAttempts?: number;
   backoff?: BackoffOptions;
+  timeoutMs?: number;
+  concurrency?: number;
   invoke(payload: unknown, context: JobContext): Promise<unknown>;
 }
 

@@ -2,13 +2,15 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { DOCTOR_JOB_OPTIONS, DOCTOR_JOB_RUNNER_NAME } from '../doctor-job.constants';
-import { LEASE_EXPIRED_ON_LAST_ATTEMPT, LEASE_LOST, NO_HANDLER_AT_RUN, NO_SCHEDULE_MODULE } from '../doctor-job.messages';
+import { LEASE_EXPIRED_ON_LAST_ATTEMPT, LEASE_LOST, NO_HANDLER_AT_RUN, NO_SCHEDULE_MODULE, TIMED_OUT } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
+import { JobTimeoutError } from '../errors/job-timeout.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import { JobHandlerRegistry, type RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
 import type { ClaimedJob, JobError } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
+import { JobEvents } from '../events/job-events';
 import { backoffDelay } from './backoff';
 
 interface RunningJob {
@@ -37,6 +39,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private readonly running = new Map<string, RunningJob>();
   /** Claims not yet settled (running, or writing their outcome). */
   private readonly unsettled = new Set<RunningJob>();
+  /** Handlers running now, per job type (for handlers with their own `concurrency`). */
+  private readonly runningByType = new Map<string, number>();
   private active = false;
   private loop: Promise<void> | null = null;
   private pollAgain = false;
@@ -53,6 +57,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
     private readonly host: JobStoreHost,
     private readonly registry: JobHandlerRegistry,
+    private readonly events: JobEvents,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
 
@@ -134,7 +139,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
         const token = randomUUID();
         let jobs: ClaimedJob[];
         try {
-          jobs = await this.host.store.claim(wanted, this.options.leaseMs, token);
+          jobs = await this.host.store.claim(wanted, this.options.leaseMs, token, this.saturatedTypes());
           this.databaseAnswered();
         } catch (error) {
           this.databaseFailed('claim jobs', error);
@@ -146,15 +151,35 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
           await this.release(jobs.map((j) => j.id), token);
           return;
         }
-        for (const job of jobs) this.run(job, token);
+        const excess: string[] = [];
+        for (const job of jobs) {
+          if (this.hasRoomFor(job.type)) this.run(job, token);
+          else excess.push(job.id);
+        }
+        // A claim can bring more jobs of a type than its handler's concurrency allows: give them back.
+        if (excess.length) await this.release(excess, token);
         if (!this.moreDue) break;
       }
     } while (this.pollAgain && this.active);
   }
 
+  /** Types whose handler runs as many jobs as its own `concurrency` allows. */
+  private saturatedTypes(): string[] {
+    const full: string[] = [];
+    for (const [type, count] of this.runningByType) {
+      if (count >= (this.registry.get(type)?.concurrency ?? Infinity)) full.push(type);
+    }
+    return full;
+  }
+
+  private hasRoomFor(type: string): boolean {
+    return (this.runningByType.get(type) ?? 0) < (this.registry.get(type)?.concurrency ?? Infinity);
+  }
+
   private run(job: ClaimedJob, token: string): void {
     const entry = { job, token, controller: new AbortController(), relinquished: false } as RunningJob;
     this.running.set(`${job.id}:${token}`, entry);
+    this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.unsettled.add(entry);
     entry.done = this.execute(entry)
       .catch((error) => this.logger.error(`Job ${job.id} (${job.type}): unexpected runner error: ${toJobError(error).message}`))
@@ -164,9 +189,24 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       });
   }
 
+  /** Rejects when `timeoutMs` passes first, aborting the handler's signal; the handler may go on. */
+  private withTimeout(running: Promise<unknown>, timeoutMs: number, controller: AbortController): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new JobTimeoutError(TIMED_OUT(timeoutMs));
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    running.catch(() => undefined); // a handler that fails after its timeout has nobody to tell
+    return Promise.race([running, timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** The handler is done: its slot may take another job while its outcome is being written. */
   private freeSlot(entry: RunningJob): void {
     if (!this.running.delete(`${entry.job.id}:${entry.token}`)) return;
+    this.uncount(entry.job.type);
     if (this.moreDue && this.active) void this.poll();
   }
 
@@ -186,8 +226,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       payload = checked.value;
     }
     const started = Date.now();
+    this.events.emit({ name: 'job.started', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts });
     try {
-      await handler.invoke(payload, {
+      const running = handler.invoke(payload, {
         id: job.id,
         type: job.type,
         attempt: job.attempt,
@@ -195,20 +236,22 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
         createdAt: job.createdAt,
         signal: controller.signal,
       });
+      await (handler.timeoutMs ? this.withTimeout(running, handler.timeoutMs, controller) : running);
     } catch (thrown) {
       this.freeSlot(entry);
       if (entry.relinquished) return;
       const error = toJobError(thrown);
-      if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return this.deadLetter(entry, error);
-      return this.retry(entry, handler, error);
+      const durationMs = Date.now() - started;
+      if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return this.deadLetter(entry, error, durationMs);
+      return this.retry(entry, handler, error, durationMs);
     }
+    const durationMs = Date.now() - started;
     this.freeSlot(entry);
     if (entry.relinquished) return;
-    await this.settle(entry, 'complete', () => this.complete(entry));
-    if (this.debug) this.logger.debug(`Job ${job.id} (${job.type}) succeeded in ${Date.now() - started} ms`);
+    if (await this.settle(entry, 'complete', () => this.complete(entry))) {
+      this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs });
+    }
   }
-
-  private readonly debug = Logger.isLevelEnabled?.('debug') ?? true;
 
   /**
    * Queues a success for the next batched DELETE: every handler that finishes in the same turn of
@@ -255,17 +298,19 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     }
   }
 
-  private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError): Promise<void> {
+  private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError, durationMs: number): Promise<void> {
     const { job, token } = entry;
     const delay = backoffDelay(job.attempt, { ...this.options.backoff, ...handler.backoff });
-    const ok = await this.settle(entry, 'retry', () => this.host.store.retry(job.id, token, delay, error));
-    if (ok) this.logger.warn(`Job ${job.id} (${job.type}) failed attempt ${job.attempt}/${job.maxAttempts}: ${error.message}; next attempt in ${delay} ms`);
+    if (await this.settle(entry, 'retry', () => this.host.store.retry(job.id, token, delay, error))) {
+      this.events.emit({ name: 'job.failed', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error, nextAttemptInMs: delay });
+    }
   }
 
-  private async deadLetter(entry: RunningJob, error: JobError): Promise<void> {
+  private async deadLetter(entry: RunningJob, error: JobError, durationMs?: number): Promise<void> {
     const { job, token } = entry;
-    const ok = await this.settle(entry, 'dead-letter', () => this.host.store.deadLetter(job.id, token, error));
-    if (ok) this.logger.error(`Job ${job.id} (${job.type}) dead-lettered after attempt ${Math.min(job.attempt, job.maxAttempts)}/${job.maxAttempts}: ${error.message}`);
+    if (await this.settle(entry, 'dead-letter', () => this.host.store.deadLetter(job.id, token, error))) {
+      this.events.emit({ name: 'job.dead-lettered', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error });
+    }
   }
 
   /** Runs a fenced settle; false when the claim was lost (lease expired and taken) or the database failed. */
@@ -326,12 +371,19 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     for (const [token, group] of this.byToken(entries)) count += await this.release(group.map((e) => e.job.id), token);
     // Their handlers may go on (they were asked to stop); they no longer count as running.
     this.running.clear();
+    this.runningByType.clear();
     for (const entry of entries) this.unsettled.delete(entry);
     this.logger.warn(
       `Shutdown timeout (${this.options.shutdownTimeoutMs} ms) passed with ${entries.length} handler(s) still running: ` +
         `aborted them and released ${count} job(s) for another worker, attempt not consumed.`,
     );
     return count;
+  }
+
+  private uncount(type: string): void {
+    const left = (this.runningByType.get(type) ?? 1) - 1;
+    if (left > 0) this.runningByType.set(type, left);
+    else this.runningByType.delete(type);
   }
 
   private byToken(entries: RunningJob[]): Map<string, RunningJob[]> {

@@ -82,8 +82,11 @@ export interface JobStore {
   readonly dialect: Dialect;
   /** Writes jobs through the caller's transaction client in one statement; returns their ids in order. */
   insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]>;
-  /** Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease. */
-  claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]>;
+  /**
+   * Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease;
+   * never jobs of the `excludeTypes`.
+   */
+  claim(limit: number, leaseMs: number, token: string, excludeTypes?: string[]): Promise<ClaimedJob[]>;
   /**
    * Deletes finished jobs, all in one statement. Returns the claims that still held their job
    * (as `${id}:${token}`); a claim missing from the result had lost its job.

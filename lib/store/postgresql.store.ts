@@ -44,7 +44,7 @@ export class PostgresqlJobStore implements JobStore {
     return sortIds(rows);
   }
 
-  async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
+  async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
     const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
       `UPDATE "doctor_job" AS j
        SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
@@ -53,6 +53,7 @@ export class PostgresqlJobStore implements JobStore {
        FROM (
          SELECT "id" FROM "doctor_job"
          WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
+           AND ($4::jsonb IS NULL OR "type" NOT IN (SELECT jsonb_array_elements_text($4::jsonb)))
          ORDER BY "priority" DESC, "run_at", "id"
          LIMIT $1::int
          FOR UPDATE SKIP LOCKED
@@ -62,6 +63,7 @@ export class PostgresqlJobStore implements JobStore {
       limit,
       leaseMs,
       token,
+      excludeTypes.length ? JSON.stringify(excludeTypes) : null,
     );
     return rows.map(toClaimedJob).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }

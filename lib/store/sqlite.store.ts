@@ -43,17 +43,19 @@ export class SqliteJobStore implements JobStore {
     return sortIds(rows);
   }
 
-  async claim(limit: number, leaseMs: number, token: string): Promise<ClaimedJob[]> {
+  async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
     const rows = await this.query(
       `UPDATE "doctor_job"
        SET "locked_until" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
        WHERE "id" IN (
          SELECT "id" FROM "doctor_job"
          WHERE "run_at" <= ${NOW} AND ("locked_until" IS NULL OR "locked_until" <= ${NOW})
+           AND "type" NOT IN (SELECT "value" FROM json_each(?))
          ORDER BY "priority" DESC, "run_at", "id" LIMIT ?)
        RETURNING ${JOB_COLUMNS}`,
       leaseMs,
       token,
+      JSON.stringify(excludeTypes),
       limit,
     );
     return rows.map(toClaimedJob).sort((a, b) => Number(a.id) - Number(b.id));

@@ -105,6 +105,17 @@ describe('handler discovery', () => {
     await expect(boot([PlainJobs])).rejects.toThrow('"payload" is Plain, which has no class-validator decorators');
   });
 
+  it('fails start-up on an invalid timeout or concurrency', async () => {
+    @Injectable()
+    class LimitJobs {
+      @JobHandler('limits', { timeoutMs: -1, concurrency: 1.5 })
+      run() {}
+    }
+    await expect(boot([LimitJobs])).rejects.toThrow(
+      /"timeoutMs" must be a positive integer \(at most 2147483647\), got -1\n  - "concurrency" must be a positive integer \(at most 2147483647\), got 1.5/,
+    );
+  });
+
   it('fails start-up on invalid handler options', async () => {
     @Injectable()
     class BadJobs {

@@ -27,6 +27,16 @@ export interface EnqueueOptions {
   maxAttempts?: number;
   /** Higher runs first (an integer, default 0); jobs of one priority run in due order. */
   priority?: number;
+  /**
+   * Jobs that share an ordering key run one at a time, in enqueue order, across every app
+   * instance; a failing job holds the later ones of its key until it succeeds or is dead-lettered.
+   */
+  orderingKey?: string;
+  /**
+   * While a job with this key is in the queue (waiting or running), enqueueing another writes
+   * nothing and returns the id of the job already there.
+   */
+  dedupKey?: string;
 }
 
 /** One entry of `enqueueMany`. */

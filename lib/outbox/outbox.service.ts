@@ -10,7 +10,7 @@ import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
 
-const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts', 'priority']);
+const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts', 'priority', 'orderingKey', 'dedupKey']);
 /** 10000-01-01T00:00:00Z: later dates do not fit the stores' time formats. */
 const MAX_RUN_AT = Date.UTC(10000, 0, 1);
 
@@ -88,7 +88,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       throw new EnqueueError(`Each job must be an object { type, payload, ...options }, got ${describe(request)}.`, '');
     }
-    const { type, payload, runAt, delayMs, maxAttempts, priority } = request as {
+    const { type, payload, runAt, delayMs, maxAttempts, priority, orderingKey, dedupKey } = request as {
       type: string;
       payload: unknown;
     } & EnqueueOptions;
@@ -106,7 +106,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
 
     const optionProblems: string[] = [];
     for (const key of Object.keys(request)) {
-      if (!REQUEST_KEYS.has(key)) optionProblems.push(`"${key}" is not an enqueue option (known: runAt, delayMs, maxAttempts, priority)`);
+      if (!REQUEST_KEYS.has(key)) optionProblems.push(`"${key}" is not an enqueue option (known: runAt, delayMs, maxAttempts, priority, orderingKey, dedupKey)`);
     }
     if (runAt !== undefined && !(runAt instanceof Date && runAt.getTime() >= 0 && runAt.getTime() < MAX_RUN_AT)) {
       optionProblems.push(`"runAt" must be a valid Date between 1970 and 9999, got ${runAt instanceof Date ? runAt.toString() : describe(runAt)}`);
@@ -120,6 +120,11 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     }
     if (priority !== undefined && !(Number.isInteger(priority) && priority >= -(2 ** 31) && priority < 2 ** 31)) {
       optionProblems.push(`"priority" must be an integer (higher runs first; default 0), got ${describe(priority)}`);
+    }
+    for (const [name, key] of [['orderingKey', orderingKey], ['dedupKey', dedupKey]] as const) {
+      if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= 255 && !key.includes('\u0000'))) {
+        optionProblems.push(`"${name}" must be a non-empty string of at most 255 characters, got ${describe(key)}`);
+      }
     }
     if (optionProblems.length) fail(`Invalid options for job "${type}":`, optionProblems);
 
@@ -136,6 +141,8 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
       payload: json,
       maxAttempts: maxAttempts ?? handler!.maxAttempts ?? this.options.maxAttempts,
       priority: priority ?? 0,
+      orderingKey,
+      dedupKey,
       runAt,
       delayMs,
     };

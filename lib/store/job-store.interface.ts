@@ -8,6 +8,10 @@ export interface NewJob {
   maxAttempts: number;
   /** Higher runs first; 0 by default. */
   priority: number;
+  /** Jobs sharing it run one at a time, in enqueue order. */
+  orderingKey?: string;
+  /** While a job with this key is in the queue, inserting another writes nothing. */
+  dedupKey?: string;
   /** Absolute due time chosen by the caller. */
   runAt?: Date;
   /** Due this many ms after the database's now(). Ignored when runAt is set. */
@@ -80,7 +84,11 @@ export interface PendingJob {
  */
 export interface JobStore {
   readonly dialect: Dialect;
-  /** Writes jobs through the caller's transaction client in one statement; returns their ids in order. */
+  /**
+   * Writes jobs through the caller's transaction client in one statement; returns their ids in
+   * order. A job whose dedup key is taken by a job in the queue is not written: its id is that
+   * job's (found by a second statement, only when that happens).
+   */
   insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]>;
   /**
    * Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease;

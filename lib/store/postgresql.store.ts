@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
+import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
@@ -29,19 +29,28 @@ export class PostgresqlJobStore implements JobStore {
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     // pg_notify in the same statement: delivered on commit, folded into one per transaction.
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+    const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(
       `WITH inserted AS (
-         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
          SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int, (e.j->>'priority')::int,
+                e.j->>'orderingKey', e.j->>'dedupKey',
                 COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
          ORDER BY e.ord
-         RETURNING "id"
+         ON CONFLICT ("dedup_key") DO NOTHING
+         RETURNING "id", "dedup_key"
        )
-       SELECT inserted."id"::text AS "id" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
+       SELECT inserted."id"::text AS "id", inserted."dedup_key" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
       encodeJobs(jobs),
     );
-    return sortIds(rows);
+    const missing = missingDedupKeys(jobs, rows);
+    if (missing.length === 0) return idsInOrder(jobs, rows);
+    // A new statement, so a new snapshot: it sees the job that held the key when the insert ran.
+    const existing = await tx.$queryRawUnsafe<{ id: string; dedup_key: string }[]>(
+      `SELECT "id"::text AS "id", "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+      JSON.stringify(missing),
+    );
+    return idsInOrder(jobs, rows, new Map(existing.map((row) => [row.dedup_key, row.id])));
   }
 
   async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
@@ -51,10 +60,13 @@ export class PostgresqlJobStore implements JobStore {
            "attempts" = j."attempts" + 1,
            "claim_token" = $3::uuid
        FROM (
-         SELECT "id" FROM "doctor_job"
-         WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
-           AND ($4::jsonb IS NULL OR "type" NOT IN (SELECT jsonb_array_elements_text($4::jsonb)))
-         ORDER BY "priority" DESC, "run_at", "id"
+         SELECT d."id" FROM "doctor_job" AS d
+         WHERE d."run_at" <= now() AND (d."locked_until" IS NULL OR d."locked_until" <= now())
+           AND ($4::jsonb IS NULL OR d."type" NOT IN (SELECT jsonb_array_elements_text($4::jsonb)))
+           -- A job with an ordering key waits until every earlier job of its key has left the queue.
+           AND (d."ordering_key" IS NULL OR NOT EXISTS (
+             SELECT 1 FROM "doctor_job" AS o WHERE o."ordering_key" = d."ordering_key" AND o."id" < d."id"))
+         ORDER BY d."priority" DESC, d."run_at", d."id"
          LIMIT $1::int
          FOR UPDATE SKIP LOCKED
        ) AS due
@@ -98,11 +110,11 @@ export class PostgresqlJobStore implements JobStore {
     const count = await this.prisma.$executeRawUnsafe(
       `WITH moved AS (
          DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
-         RETURNING "id", "type", "payload", "attempts", "max_attempts", "priority", "created_at"
+         RETURNING "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "created_at"
        )
        INSERT INTO "doctor_job_dead_letter"
-         ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "error_message", "error_stack", "created_at")
-       SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", $3, $4, "created_at" FROM moved`,
+         ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at")
+       SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", $3, $4, "created_at" FROM moved`,
       id,
       token,
       error.message,
@@ -162,11 +174,11 @@ export class PostgresqlJobStore implements JobStore {
       `WITH moved AS (
          DELETE FROM "doctor_job_dead_letter"
          WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)
-         RETURNING "id", "type", "payload", "max_attempts", "priority"
+         RETURNING "id", "type", "payload", "max_attempts", "priority", "ordering_key"
        )
        , inserted AS (
-         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
-         SELECT "type", "payload", "max_attempts", "priority", now() FROM moved ORDER BY "id"
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "run_at")
+         SELECT "type", "payload", "max_attempts", "priority", "ordering_key", now() FROM moved ORDER BY "id"
          RETURNING "id"
        )
        SELECT inserted."id"::text AS "id" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,

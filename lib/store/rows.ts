@@ -11,7 +11,9 @@ export function encodeJobs(jobs: NewJob[]): string {
     .map(
       (job) =>
         `{"type":${JSON.stringify(job.type)},"payload":${job.payload},"maxAttempts":${job.maxAttempts},"priority":${job.priority},` +
-        `"runAt":${job.runAt ? JSON.stringify(job.runAt.toISOString()) : 'null'},"delayMs":${job.delayMs ?? 0}}`,
+        `"runAt":${job.runAt ? JSON.stringify(job.runAt.toISOString()) : 'null'},"delayMs":${job.delayMs ?? 0},` +
+        `"orderingKey":${job.orderingKey === undefined ? 'null' : JSON.stringify(job.orderingKey)},` +
+        `"dedupKey":${job.dedupKey === undefined ? 'null' : JSON.stringify(job.dedupKey)}}`,
     )
     .join(',')}]`;
 }
@@ -25,6 +27,30 @@ export function toDate(value: unknown): Date {
 /** PostgreSQL's jsonb arrives parsed; SQLite's TEXT arrives as a string. */
 export function toPayload(value: unknown): unknown {
   return typeof value === 'string' ? JSON.parse(value) : value;
+}
+
+/**
+ * The ids of an insert, in the order of `jobs`: rows without a dedup key were inserted in that
+ * order (ids ascending); a job with a dedup key gets the row inserted with its key, or the id of
+ * the job already holding it (`existing`, looked up after the insert).
+ */
+export function idsInOrder(jobs: NewJob[], inserted: Row[], existing: Map<string, string> = new Map()): string[] {
+  const byKey = new Map<string, string>();
+  const plain: string[] = [];
+  for (const row of inserted) {
+    const key = row.dedup_key as string | null;
+    if (key === null || key === undefined) plain.push(String(row.id));
+    else byKey.set(key, String(row.id));
+  }
+  plain.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  let next = 0;
+  return jobs.map((job) => (job.dedupKey === undefined ? plain[next++] : (byKey.get(job.dedupKey) ?? existing.get(job.dedupKey)!)));
+}
+
+/** Dedup keys of `jobs` that the insert did not write (taken by a job already in the queue). */
+export function missingDedupKeys(jobs: NewJob[], inserted: Row[]): string[] {
+  const written = new Set(inserted.map((row) => row.dedup_key));
+  return [...new Set(jobs.flatMap((job) => (job.dedupKey !== undefined && !written.has(job.dedupKey) ? [job.dedupKey] : [])))];
 }
 
 export function sortIds(rows: Row[]): string[] {

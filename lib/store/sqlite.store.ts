@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
+import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
 
 // Times are ISO-8601 text with milliseconds in UTC, so they sort and compare as strings.
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -33,14 +33,22 @@ export class SqliteJobStore implements JobStore {
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     const rows = await tx.$queryRawUnsafe<Row[]>(
-      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+      `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
        SELECT "value" ->> '$.type', "value" -> '$.payload', "value" ->> '$.maxAttempts', "value" ->> '$.priority',
+              "value" ->> '$.orderingKey', "value" ->> '$.dedupKey',
               COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)})
-       FROM json_each(?) ORDER BY "key"
-       RETURNING "id"`,
+       FROM json_each(?) WHERE true ORDER BY "key"
+       ON CONFLICT ("dedup_key") DO NOTHING
+       RETURNING "id", "dedup_key"`,
       encodeJobs(jobs),
     );
-    return sortIds(rows);
+    const missing = missingDedupKeys(jobs, rows);
+    if (missing.length === 0) return idsInOrder(jobs, rows);
+    const existing = await tx.$queryRawUnsafe<Row[]>(
+      `SELECT "id", "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT "value" FROM json_each(?))`,
+      JSON.stringify(missing),
+    );
+    return idsInOrder(jobs, rows, new Map(existing.map((row) => [row.dedup_key as string, String(row.id)])));
   }
 
   async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
@@ -48,10 +56,13 @@ export class SqliteJobStore implements JobStore {
       `UPDATE "doctor_job"
        SET "locked_until" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
        WHERE "id" IN (
-         SELECT "id" FROM "doctor_job"
-         WHERE "run_at" <= ${NOW} AND ("locked_until" IS NULL OR "locked_until" <= ${NOW})
-           AND "type" NOT IN (SELECT "value" FROM json_each(?))
-         ORDER BY "priority" DESC, "run_at", "id" LIMIT ?)
+         SELECT d."id" FROM "doctor_job" AS d
+         WHERE d."run_at" <= ${NOW} AND (d."locked_until" IS NULL OR d."locked_until" <= ${NOW})
+           AND d."type" NOT IN (SELECT "value" FROM json_each(?))
+           -- A job with an ordering key waits until every earlier job of its key has left the queue.
+           AND (d."ordering_key" IS NULL OR NOT EXISTS (
+             SELECT 1 FROM "doctor_job" AS o WHERE o."ordering_key" = d."ordering_key" AND o."id" < d."id"))
+         ORDER BY d."priority" DESC, d."run_at", d."id" LIMIT ?)
        RETURNING ${JOB_COLUMNS}`,
       leaseMs,
       token,
@@ -89,8 +100,8 @@ export class SqliteJobStore implements JobStore {
     return this.prisma.$transaction(async (tx: TransactionClientLike) => {
       const moved = await tx.$executeRawUnsafe(
         `INSERT INTO "doctor_job_dead_letter"
-           ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "error_message", "error_stack", "created_at", "failed_at")
-         SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", ?, ?, "created_at", ${NOW}
+           ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at", "failed_at")
+         SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", ?, ?, "created_at", ${NOW}
          FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
         error.message,
         error.stack ?? null,
@@ -147,8 +158,8 @@ export class SqliteJobStore implements JobStore {
     if (ids.length === 0) return [];
     return this.prisma.$transaction(async (tx: TransactionClientLike) => {
       const rows = await tx.$queryRawUnsafe<Row[]>(
-        `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
-         SELECT "type", "payload", "max_attempts", "priority", ${NOW} FROM "doctor_job_dead_letter"
+        `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "run_at")
+         SELECT "type", "payload", "max_attempts", "priority", "ordering_key", ${NOW} FROM "doctor_job_dead_letter"
          WHERE "id" IN ${ID_LIST} ORDER BY "id"
          RETURNING "id"`,
         JSON.stringify(ids),

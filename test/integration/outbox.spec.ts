@@ -178,7 +178,7 @@ eachDialect('outbox', (dialect) => {
       expect(options?.message).toContain('"maxAttempts" must be a positive integer, got 0');
 
       const typo = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { delay: 60_000 } as never));
-      expect(typo?.message).toContain('"delay" is not an enqueue option (known: runAt, delayMs, maxAttempts, priority)');
+      expect(typo?.message).toContain('"delay" is not an enqueue option (known: runAt, delayMs, maxAttempts, priority, orderingKey, dedupKey)');
       const farFuture = await attempt((t) => app.outbox.enqueue(t, 'flaky', {}, { runAt: new Date('+010000-01-01T00:00:00Z') }));
       expect(farFuture?.message).toContain('"runAt" must be a valid Date between 1970 and 9999');
       const nul = await attempt((t) => app.outbox.enqueue(t, 'flaky', { name: 'a\u0000b' }));

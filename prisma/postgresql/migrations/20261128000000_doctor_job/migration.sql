@@ -6,6 +6,8 @@ CREATE TABLE "doctor_job" (
     "type" VARCHAR(255) NOT NULL,
     "payload" JSONB NOT NULL,
     "priority" INTEGER NOT NULL DEFAULT 0,
+    "ordering_key" TEXT,
+    "dedup_key" TEXT,
     "run_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "max_attempts" INTEGER NOT NULL,
@@ -26,6 +28,7 @@ CREATE TABLE "doctor_job_dead_letter" (
     "attempts" INTEGER NOT NULL,
     "max_attempts" INTEGER NOT NULL,
     "priority" INTEGER NOT NULL DEFAULT 0,
+    "ordering_key" TEXT,
     "error_message" TEXT NOT NULL,
     "error_stack" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL,
@@ -36,6 +39,12 @@ CREATE TABLE "doctor_job_dead_letter" (
 
 -- CreateIndex
 CREATE INDEX "doctor_job_priority_run_at_id_idx" ON "doctor_job"("priority" DESC, "run_at", "id");
+
+-- CreateIndex
+CREATE INDEX "doctor_job_ordering_key_id_idx" ON "doctor_job"("ordering_key", "id");
+
+-- CreateIndex
+CREATE UNIQUE INDEX "doctor_job_dedup_key_key" ON "doctor_job"("dedup_key");
 
 -- CreateIndex
 CREATE INDEX "doctor_job_dead_letter_type_id_idx" ON "doctor_job_dead_letter"("type", "id");

@@ -9,6 +9,7 @@ import { DeadLetterService } from './outbox/dead-letter.service';
 import { OutboxService } from './outbox/outbox.service';
 import { JobEventLogger } from './events/job-event.logger';
 import { JobEvents } from './events/job-events';
+import { CronScheduler } from './runner/cron.scheduler';
 import { OutboxRunner } from './runner/outbox.runner';
 import { JobStoreHost } from './store/job-store.host';
 
@@ -35,6 +36,7 @@ import { JobStoreHost } from './store/job-store.host';
     JobEvents,
     JobEventLogger,
     OutboxRunner,
+    CronScheduler,
   ],
   exports: [OutboxService, DeadLetterService, OutboxRunner, JobEvents],
 })

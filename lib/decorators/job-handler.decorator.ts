@@ -20,6 +20,12 @@ export interface JobHandlerOptions {
   timeoutMs?: number;
   /** Most jobs of this type running at once in one app instance (within the module's `concurrency`). */
   concurrency?: number;
+  /**
+   * Makes it a recurring job: a cron expression (6 fields with seconds, or 5; as @nestjs/schedule's
+   * `@Cron`). Exactly one job is enqueued per tick across all instances; the handler gets
+   * `{ scheduledAt }` (the tick, ISO-8601) as its payload.
+   */
+  cron?: string;
 }
 
 export interface JobHandlerMetadata extends JobHandlerOptions {

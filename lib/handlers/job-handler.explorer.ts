@@ -4,6 +4,7 @@ import { JOB_HANDLER_METADATA } from '../doctor-job.constants';
 import { REQUEST_SCOPED_HANDLER } from '../doctor-job.messages';
 import { checkBackoff, definedOnly, describe } from '../doctor-job.options';
 import { getMetadataStorage } from 'class-validator';
+import { CronTime } from 'cron';
 import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
 import { HandlerRegistrationError } from '../errors/handler-registration.error';
 import { JobHandlerRegistry } from './job-handler.registry';
@@ -43,6 +44,7 @@ export class JobHandlerExplorer implements OnModuleInit {
           backoff: meta.backoff && definedOnly(meta.backoff),
           timeoutMs: meta.timeoutMs,
           concurrency: meta.concurrency,
+          cron: meta.cron,
           invoke: (payload, context) => Promise.resolve().then(() => method.call(instance, payload, context)),
         });
       }
@@ -71,6 +73,14 @@ function checkHandler(meta: JobHandlerMetadata, location: string): void {
     const value = meta[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0 && value <= 2 ** 31 - 1)) {
       problems.push(`"${key}" must be a positive integer (at most 2147483647), got ${describe(value)}`);
+    }
+  }
+  if (meta.cron !== undefined) {
+    if (meta.payload) problems.push('"cron" and "payload" do not go together: a recurring job gets { scheduledAt } as its payload');
+    try {
+      new CronTime(meta.cron);
+    } catch (error) {
+      problems.push(`"cron" is not a valid cron expression (${describe(meta.cron)}): ${(error as Error).message}`);
     }
   }
   if (problems.length) {

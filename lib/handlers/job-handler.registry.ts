@@ -13,6 +13,7 @@ export interface RegisteredHandler {
   backoff?: BackoffOptions;
   timeoutMs?: number;
   concurrency?: number;
+  cron?: string;
   invoke(payload: unknown, context: JobContext): Promise<unknown>;
 }
 
@@ -33,5 +34,10 @@ export class JobHandlerRegistry {
 
   types(): string[] {
     return [...this.handlers.keys()].sort();
+  }
+
+  /** Handlers declared with a cron schedule. */
+  recurring(): RegisteredHandler[] {
+    return [...this.handlers.values()].filter((handler) => handler.cron !== undefined);
   }
 }

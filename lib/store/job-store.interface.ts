@@ -113,6 +113,13 @@ export interface JobStore {
   /** Moves dead letters back to the queue with a fresh attempt count, atomically; returns new job ids. */
   replayDeadLetters(ids: string[]): Promise<string[]>;
   deleteDeadLetters(ids: string[]): Promise<number>;
+  /** The last cron tick enqueued for a recurring type, or null; with `init`, records it if there is none. */
+  lastTick(type: string, init?: Date): Promise<Date | null>;
+  /**
+   * Enqueues the job of one cron tick if no instance has yet: moves the type's last tick forward
+   * to `tick` and inserts the job, atomically. Returns the job id, or null when the tick was taken.
+   */
+  claimTick(type: string, tick: Date, job: NewJob): Promise<string | null>;
   /** Jobs in the queue, oldest first (inspection and tests). */
   listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]>;
   /**

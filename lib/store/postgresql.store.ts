@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
+import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob } from './rows';
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
@@ -193,6 +193,41 @@ export class PostgresqlJobStore implements JobStore {
       `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)`,
       JSON.stringify(ids),
     );
+  }
+
+  async lastTick(type: string, init?: Date): Promise<Date | null> {
+    if (init) {
+      await this.prisma.$executeRawUnsafe(
+        `INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES ($1, $2::timestamptz) ON CONFLICT ("type") DO NOTHING`,
+        type,
+        init.toISOString(),
+      );
+    }
+    const rows = await this.prisma.$queryRawUnsafe<{ last_tick: Date }[]>(`SELECT "last_tick" FROM "doctor_job_schedule" WHERE "type" = $1`, type);
+    return rows.length ? toDate(rows[0].last_tick) : null;
+  }
+
+  async claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
+    // One statement: the tick moves forward only if no instance took it, and the job is inserted only then.
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+      `WITH won AS (
+         INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES ($1, $2::timestamptz)
+         ON CONFLICT ("type") DO UPDATE SET "last_tick" = EXCLUDED."last_tick"
+           WHERE "doctor_job_schedule"."last_tick" < EXCLUDED."last_tick"
+         RETURNING 1
+       ), inserted AS (
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+         SELECT $1, $3::jsonb, $4::int, $5::int, now() FROM won
+         RETURNING "id"
+       )
+       SELECT inserted."id"::text AS "id" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
+      type,
+      tick.toISOString(),
+      job.payload,
+      job.maxAttempts,
+      job.priority,
+    );
+    return rows.length ? rows[0].id : null;
   }
 
   /** LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops. */

@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDeadLetter, toPendingJob } from './rows';
+import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob } from './rows';
 
 // Times are ISO-8601 text with milliseconds in UTC, so they sort and compare as strings.
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -172,6 +172,29 @@ export class SqliteJobStore implements JobStore {
   async deleteDeadLetters(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     return this.execute(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
+  }
+
+  async lastTick(type: string, init?: Date): Promise<Date | null> {
+    if (init) {
+      await this.execute(`INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES (?, ?) ON CONFLICT ("type") DO NOTHING`, type, init.toISOString());
+    }
+    const rows = await this.query(`SELECT "last_tick" FROM "doctor_job_schedule" WHERE "type" = ?`, type);
+    return rows.length ? toDate(rows[0].last_tick) : null;
+  }
+
+  async claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
+    return this.prisma.$transaction(async (tx: TransactionClientLike) => {
+      const won = await tx.$queryRawUnsafe<Row[]>(
+        `INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES (?, ?)
+         ON CONFLICT ("type") DO UPDATE SET "last_tick" = excluded."last_tick" WHERE "last_tick" < excluded."last_tick"
+         RETURNING "type"`,
+        type,
+        tick.toISOString(),
+      );
+      if (won.length === 0) return null;
+      const [id] = await this.insert(tx, [job]);
+      return id;
+    }, WAIT);
   }
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {

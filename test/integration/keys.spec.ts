@@ -163,7 +163,7 @@ describePostgres('ordering and dedup keys under concurrency (PostgreSQL)', () =>
       ...(await Promise.all(clients.map((prisma) => startOutboxApp({ ...db, prisma }, [KeyedJobs], { concurrency: 8, batchSize: 8, pollIntervalMs: 20 })))),
     ];
     try {
-      const jobs = [];
+      const jobs: { type: string; payload: unknown; orderingKey?: string }[] = [];
       for (let seq = 1; seq <= 20; seq++) {
         for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) jobs.push({ type: 'ordered', payload: { key, seq, failOnce: seq % 7 === 0 }, orderingKey: key });
         jobs.push({ type: 'ordered', payload: { key: null, seq } });

@@ -105,6 +105,21 @@ describe('handler discovery', () => {
     await expect(boot([PlainJobs])).rejects.toThrow('"payload" is Plain, which has no class-validator decorators');
   });
 
+  it('fails start-up on an invalid cron expression, or a cron handler with a payload DTO', async () => {
+    @Injectable()
+    class BadCron {
+      @JobHandler('bad.cron', { cron: 'every tuesday' })
+      run() {}
+    }
+    await expect(boot([BadCron])).rejects.toThrow(/"cron" is not a valid cron expression \("every tuesday"\)/);
+    @Injectable()
+    class CronWithDto {
+      @JobHandler('cron.dto', { cron: '0 * * * *', payload: Greeting })
+      run() {}
+    }
+    await expect(boot([CronWithDto])).rejects.toThrow('"cron" and "payload" do not go together');
+  });
+
   it('fails start-up on an invalid timeout or concurrency', async () => {
     @Injectable()
     class LimitJobs {

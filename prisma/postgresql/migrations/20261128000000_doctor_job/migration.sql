@@ -37,6 +37,14 @@ CREATE TABLE "doctor_job_dead_letter" (
     CONSTRAINT "doctor_job_dead_letter_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "doctor_job_schedule" (
+    "type" VARCHAR(255) NOT NULL,
+    "last_tick" TIMESTAMPTZ(3) NOT NULL,
+
+    CONSTRAINT "doctor_job_schedule_pkey" PRIMARY KEY ("type")
+);
+
 -- CreateIndex
 CREATE INDEX "doctor_job_priority_run_at_id_idx" ON "doctor_job"("priority" DESC, "run_at", "id");
 

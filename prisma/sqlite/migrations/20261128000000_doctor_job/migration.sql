@@ -34,6 +34,12 @@ CREATE TABLE "doctor_job_dead_letter" (
     "failed_at" DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
+-- CreateTable
+CREATE TABLE "doctor_job_schedule" (
+    "type" TEXT NOT NULL PRIMARY KEY,
+    "last_tick" DATETIME NOT NULL
+);
+
 -- CreateIndex
 CREATE INDEX "doctor_job_priority_run_at_id_idx" ON "doctor_job"("priority" DESC, "run_at", "id");
 

@@ -20,7 +20,10 @@ module.exports = {
   // NestJS 12 ships ES modules only: let swc turn them into CommonJS like our own code.
   transform: { '^.+\\.(ts|js|mjs)$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
-  moduleNameMapper: { '^doctor-job$': '<rootDir>/lib/index.ts' },
+  moduleNameMapper: {
+    '^doctor-job$': '<rootDir>/lib/index.ts',
+    '^doctor-job/(health|metrics)$': '<rootDir>/lib/$1/index.ts',
+  },
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   testTimeout: 60_000,

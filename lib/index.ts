@@ -17,7 +17,7 @@ export {
   type JobStartedEvent,
   type JobSucceededEvent,
 } from './events/job-events';
-export type { DeadLetter, PendingJob } from './store/job-store.interface';
+export type { DeadLetter, PendingJob, QueueStats, TypeStats } from './store/job-store.interface';
 export type { PrismaClientLike, TransactionClientLike, TransactionOptions } from './store/prisma-client.interface';
 export { EnqueueError } from './errors/enqueue.error';
 export { HandlerRegistrationError } from './errors/handler-registration.error';

@@ -1,12 +1,17 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { TerminusModule } from '@nestjs/terminus';
+import { Registry } from 'prom-client';
 import { DoctorJobModule } from 'doctor-job';
+import { DoctorJobHealthIndicator } from 'doctor-job/health';
+import { DOCTOR_JOB_METRICS_REGISTRY, DoctorJobMetrics } from 'doctor-job/metrics';
 import { ClientsController } from './clients/clients.controller';
 import { ClientsService } from './clients/clients.service';
 import { LoginLinkJobs } from './clients/login-link.jobs';
 import { DatabaseModule } from './database/database.module';
 import { PrismaService } from './database/prisma.service';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { HealthController } from './health/health.controller';
 import { EmailsController } from './mailer/emails.controller';
 import { MailerService } from './mailer/mailer.service';
 import { SplinesController } from './splines/splines.controller';
@@ -16,6 +21,7 @@ import { SplinesJobs } from './splines/splines.jobs';
   imports: [
     DatabaseModule,
     ScheduleModule.forRoot(),
+    TerminusModule,
     DoctorJobModule.forRootAsync({
       inject: [PrismaService],
       useFactory: (prisma: PrismaService) => ({
@@ -24,7 +30,16 @@ import { SplinesJobs } from './splines/splines.jobs';
       }),
     }),
   ],
-  controllers: [ClientsController, EmailsController, SplinesController, DeadLettersController],
-  providers: [ClientsService, MailerService, LoginLinkJobs, SplinesJobs],
+  controllers: [ClientsController, EmailsController, SplinesController, DeadLettersController, HealthController],
+  providers: [
+    ClientsService,
+    MailerService,
+    LoginLinkJobs,
+    SplinesJobs,
+    DoctorJobHealthIndicator,
+    DoctorJobMetrics,
+    // A registry per app (several sample apps run in one test process).
+    { provide: DOCTOR_JOB_METRICS_REGISTRY, useFactory: () => new Registry() },
+  ],
 })
 export class AppModule {}

@@ -5,7 +5,7 @@ import { describe, type ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { EnqueueError } from '../errors/enqueue.error';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
 import { toDto, toJson } from '../handlers/payload';
-import type { NewJob, PendingJob } from '../store/job-store.interface';
+import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
@@ -82,6 +82,11 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
       throw new RangeError(`limit must be an integer from 1 to 1000, got ${describe(limit)}`);
     }
     return this.host.store.listJobs({ type: options.type, limit });
+  }
+
+  /** Queue depth and the age of the oldest due job per type, and dead letters per type. */
+  stats(): Promise<QueueStats> {
+    return this.host.store.stats();
   }
 
   private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>): Promise<NewJob> {

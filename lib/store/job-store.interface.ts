@@ -120,6 +120,8 @@ export interface JobStore {
    * to `tick` and inserts the job, atomically. Returns the job id, or null when the tick was taken.
    */
   claimTick(type: string, tick: Date, job: NewJob): Promise<string | null>;
+  /** Queue depth and age per job type, and dead letters per type (health checks and metrics). */
+  stats(): Promise<QueueStats>;
   /** Jobs in the queue, oldest first (inspection and tests). */
   listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]>;
   /**
@@ -128,6 +130,23 @@ export interface JobStore {
    * without notifications do not implement it; the runner then polls only.
    */
   listen?(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>>;
+}
+
+export interface TypeStats {
+  type: string;
+  /** Due and not held by a worker. */
+  due: number;
+  /** Held by a worker under a live lease. */
+  running: number;
+  /** Everything in the queue, scheduled for later included. */
+  total: number;
+  /** How long the oldest due job has been due, in ms (0 when none is). */
+  oldestDueAgeMs: number;
+}
+
+export interface QueueStats {
+  types: TypeStats[];
+  deadLetters: { type: string; count: number }[];
 }
 
 export interface ListenerEvents {

@@ -1,6 +1,6 @@
-import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob } from './job-store.interface';
+import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob } from './rows';
+import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
@@ -193,6 +193,22 @@ export class PostgresqlJobStore implements JobStore {
       `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)`,
       JSON.stringify(ids),
     );
+  }
+
+  async stats(): Promise<QueueStats> {
+    const types = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT "type",
+         COUNT(*) FILTER (WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now()))::int AS "due",
+         COUNT(*) FILTER (WHERE "locked_until" > now())::int AS "running",
+         COUNT(*)::int AS "total",
+         COALESCE(EXTRACT(EPOCH FROM now() - MIN("run_at") FILTER (
+           WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now()))) * 1000, 0)::float8 AS "oldest_due_ms"
+       FROM "doctor_job" GROUP BY "type" ORDER BY "type"`,
+    );
+    const deadLetters = await this.prisma.$queryRawUnsafe<{ type: string; count: number }[]>(
+      `SELECT "type", COUNT(*)::int AS "count" FROM "doctor_job_dead_letter" GROUP BY "type" ORDER BY "type"`,
+    );
+    return { types: types.map(toTypeStats), deadLetters: deadLetters.map((row) => ({ type: row.type, count: Number(row.count) })) };
   }
 
   async lastTick(type: string, init?: Date): Promise<Date | null> {

@@ -1,4 +1,4 @@
-import type { ClaimedJob, DeadLetter, NewJob, PendingJob } from './job-store.interface';
+import type { ClaimedJob, DeadLetter, NewJob, PendingJob, TypeStats } from './job-store.interface';
 
 /**
  * Dialect-neutral helpers for the stores: encoding a batch of new jobs as one JSON parameter,
@@ -80,6 +80,16 @@ export function toDeadLetter(row: Row): DeadLetter {
     errorStack: (row.error_stack as string | null) ?? null,
     createdAt: toDate(row.created_at),
     failedAt: toDate(row.failed_at),
+  };
+}
+
+export function toTypeStats(row: Row): TypeStats {
+  return {
+    type: row.type as string,
+    due: Number(row.due),
+    running: Number(row.running),
+    total: Number(row.total),
+    oldestDueAgeMs: Math.max(0, Math.round(Number(row.oldest_due_ms))),
   };
 }
 

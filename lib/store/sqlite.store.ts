@@ -1,6 +1,6 @@
-import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from './job-store.interface';
+import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob } from './rows';
+import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Times are ISO-8601 text with milliseconds in UTC, so they sort and compare as strings.
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -172,6 +172,20 @@ export class SqliteJobStore implements JobStore {
   async deleteDeadLetters(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     return this.execute(`DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`, JSON.stringify(ids));
+  }
+
+  async stats(): Promise<QueueStats> {
+    const due = `"run_at" <= ${NOW} AND ("locked_until" IS NULL OR "locked_until" <= ${NOW})`;
+    const types = await this.query(
+      `SELECT "type",
+         COUNT(*) FILTER (WHERE ${due}) AS "due",
+         COUNT(*) FILTER (WHERE "locked_until" > ${NOW}) AS "running",
+         COUNT(*) AS "total",
+         COALESCE((julianday(${NOW}) - julianday(MIN("run_at") FILTER (WHERE ${due}))) * 86400000.0, 0) AS "oldest_due_ms"
+       FROM "doctor_job" GROUP BY "type" ORDER BY "type"`,
+    );
+    const deadLetters = await this.query(`SELECT "type", COUNT(*) AS "count" FROM "doctor_job_dead_letter" GROUP BY "type" ORDER BY "type"`);
+    return { types: types.map(toTypeStats), deadLetters: deadLetters.map((row) => ({ type: row.type as string, count: Number(row.count) })) };
   }
 
   async lastTick(type: string, init?: Date): Promise<Date | null> {

@@ -93,6 +93,15 @@ eachDialect('sample app over HTTP', (dialect) => {
     await http.get('/dead-letters?limit=0').expect(400);
   });
 
+  it('reports its health and Prometheus metrics', async () => {
+    const health = await http.get('/health').expect(200);
+    expect(health.body).toMatchObject({ status: 'ok', info: { jobs: { status: 'up', runner: 'running', database: 'reachable' } } });
+    const metrics = await http.get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toContain('text/plain');
+    expect(metrics.text).toContain('doctor_job_processed_total{type="sendClientLoginLink",outcome="succeeded"} 1');
+    expect(metrics.text).toMatch(/doctor_job_dead_letters\{type="reticulateSplines"\} [12]/);
+  });
+
   it('refuses an invalid splines body without enqueueing', async () => {
     await http.post('/splines').send({ target: '' }).expect(400);
     await http.post('/splines').send({}).expect(400);

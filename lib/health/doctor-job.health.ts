@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { OutboxService } from '../outbox/outbox.service';
+import type { QueueStats } from '../store/job-store.interface';
+import { OutboxRunner } from '../runner/outbox.runner';
+
+export interface DoctorJobHealthOptions {
+  /** Down when a job has been due, unclaimed, for longer than this (ms). Default 60000. */
+  maxOldestDueAgeMs?: number;
+  /** Down when this instance's runner is not running (default true; false for producer-only instances). */
+  requireRunner?: boolean;
+}
+
+/**
+ * A @nestjs/terminus health indicator: up when the database answers, the runner runs, and no job
+ * has waited longer than the threshold. Add it to the providers of the module that has your
+ * HealthController (which imports TerminusModule).
+ */
+@Injectable()
+export class DoctorJobHealthIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly runner: OutboxRunner,
+    private readonly outbox: OutboxService,
+  ) {}
+
+  async isHealthy<const Key extends string = 'doctor-job'>(key: Key = 'doctor-job' as Key, options: DoctorJobHealthOptions = {}) {
+    const indicator = this.health.check(key);
+    const maxOldestDueAgeMs = options.maxOldestDueAgeMs ?? 60_000;
+    const runner = this.runner.isRunning ? 'running' : 'stopped';
+    let stats: QueueStats;
+    try {
+      stats = await this.outbox.stats();
+    } catch (error) {
+      return indicator.down({ runner, database: 'unreachable', error: (error as Error).message.trim().split('\n').pop() });
+    }
+    const sum = (pick: (t: (typeof stats.types)[number]) => number) => stats.types.reduce((total, t) => total + pick(t), 0);
+    const oldestDueAgeMs = Math.max(0, ...stats.types.map((t) => t.oldestDueAgeMs));
+    const details = {
+      runner,
+      database: 'reachable',
+      due: sum((t) => t.due),
+      running: sum((t) => t.running),
+      deadLetters: stats.deadLetters.reduce((total, d) => total + d.count, 0),
+      oldestDueAgeMs,
+      maxOldestDueAgeMs,
+    };
+    if ((options.requireRunner ?? true) && !this.runner.isRunning) return indicator.down(details);
+    if (oldestDueAgeMs > maxOldestDueAgeMs) return indicator.down(details);
+    return indicator.up(details);
+  }
+}

@@ -7,6 +7,7 @@ export type { JobContext } from './handlers/job-context.interface';
 export { OutboxService } from './outbox/outbox.service';
 export { DeadLetterService, type DeadLetterListOptions, type DeadLetterPage } from './outbox/dead-letter.service';
 export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './outbox/job-map';
+export type { AmbientOptions } from './outbox/ambient-transaction';
 export { OutboxRunner } from './runner/outbox.runner';
 export {
   JobEvents,

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
 import { NOT_A_TRANSACTION, UNKNOWN_TYPE } from '../doctor-job.messages';
 import { describe, type ResolvedDoctorJobOptions } from '../doctor-job.options';
@@ -8,6 +9,7 @@ import { toDto, toJson } from '../handlers/payload';
 import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
+import { findAmbientTransactions, type AmbientOptions, type AmbientTransactions } from './ambient-transaction';
 import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
 
 const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts', 'priority', 'orderingKey', 'dedupKey']);
@@ -20,10 +22,13 @@ const MAX_RUN_AT = Date.UTC(10000, 0, 1);
  */
 @Injectable()
 export class OutboxService<Jobs extends object = DoctorJobs> {
+  private ambient?: AmbientTransactions;
+
   constructor(
     private readonly host: JobStoreHost,
     private readonly registry: JobHandlerRegistry,
     @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /**
@@ -31,23 +36,59 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
    * (`prisma.$transaction(async (tx) => ...)` or {@link transaction}). Checks the type, the payload
    * (JSON-safe, and valid against the handler's DTO) and the options first: when any check fails,
    * it throws an {@link EnqueueError} and writes nothing. Returns the job id.
+   *
+   * Without `tx`, the job joins the ambient transaction of @nestjs-cls/transactional (a
+   * `@Transactional()` method); outside one it is refused, unless `outsideTransaction: true`.
    */
-  async enqueue<T extends JobType<Jobs>>(
-    tx: TransactionClientLike,
-    type: T,
-    payload: JobPayload<Jobs, T>,
-    options: EnqueueOptions = {},
-  ): Promise<string> {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new EnqueueError(`The options of enqueue("${type}") must be an object { runAt?, delayMs?, maxAttempts? }, got ${describe(options)}.`, type);
+  enqueue<T extends JobType<Jobs>>(type: T, payload: JobPayload<Jobs, T>, options?: EnqueueOptions & AmbientOptions): Promise<string>;
+  enqueue<T extends JobType<Jobs>>(tx: TransactionClientLike, type: T, payload: JobPayload<Jobs, T>, options?: EnqueueOptions): Promise<string>;
+  async enqueue(...args: unknown[]): Promise<string> {
+    if (typeof args[0] === 'string') {
+      const [type, payload, options = {}] = args as [string, unknown, (EnqueueOptions & AmbientOptions)?];
+      const { outsideTransaction, ...rest } = this.checkOptions(type, options) as EnqueueOptions & AmbientOptions;
+      return this.inAmbient(`enqueue("${type}")`, type, outsideTransaction, (tx) => this.enqueue(tx, type as JobType<Jobs>, payload as never, rest));
     }
-    const job = await this.prepare(tx, { ...options, type, payload } as JobRequest<Jobs>);
+    const [tx, type, payload, options = {}] = args as [TransactionClientLike, string, unknown, EnqueueOptions?];
+    const job = await this.prepare(tx, { ...this.checkOptions(type, options), type, payload } as JobRequest<Jobs>);
     const [id] = await this.host.store.insert(tx, [job]);
     return id;
   }
 
+  private checkOptions(type: string, options: unknown): object {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+      throw new EnqueueError(`The options of enqueue("${type}") must be an object { runAt?, delayMs?, maxAttempts?, ... }, got ${describe(options)}.`, type);
+    }
+    return options;
+  }
+
+  /** Runs `write` with the ambient transaction's client (nestjs-cls), or refuses. */
+  private async inAmbient<R>(what: string, type: string, outside: boolean | undefined, write: (tx: TransactionClientLike) => Promise<R>): Promise<R> {
+    this.ambient ??= findAmbientTransactions(this.moduleRef);
+    if (!this.ambient) {
+      throw new EnqueueError(
+        `${what} was called without a transaction client, and @nestjs-cls/transactional is not set up in this app ` +
+          `(ClsModule with ClsPluginTransactional and the Prisma adapter). Pass the transaction client: ${what.replace('(', '(tx, ')}.`,
+        type,
+      );
+    }
+    if (this.ambient.isTransactionActive()) return write(this.ambient.tx as TransactionClientLike);
+    if (outside === true) return this.transaction(write);
+    throw new EnqueueError(
+      `${what} was called outside a transaction. An outbox write outside the transaction that changes your data is ` +
+        `almost always a bug: call it from a @Transactional() method, or pass { outsideTransaction: true } to enqueue in a transaction of its own.`,
+      type,
+    );
+  }
+
   /** Writes many jobs through `tx` in one statement, after checking every one. Returns their ids in order. */
-  async enqueueMany(tx: TransactionClientLike, jobs: JobRequest<Jobs>[]): Promise<string[]> {
+  enqueueMany(jobs: JobRequest<Jobs>[], options?: AmbientOptions): Promise<string[]>;
+  enqueueMany(tx: TransactionClientLike, jobs: JobRequest<Jobs>[]): Promise<string[]>;
+  async enqueueMany(...args: unknown[]): Promise<string[]> {
+    if (Array.isArray(args[0])) {
+      const [jobs, options = {}] = args as [JobRequest<Jobs>[], AmbientOptions?];
+      return this.inAmbient('enqueueMany(jobs)', '', options.outsideTransaction, (tx) => this.enqueueMany(tx, jobs));
+    }
+    const [tx, jobs] = args as [TransactionClientLike, JobRequest<Jobs>[]];
     if (!Array.isArray(jobs)) throw new EnqueueError(`enqueueMany expects an array of jobs, got ${describe(jobs)}`, '');
     if (jobs.length === 0) return [];
     const prepared: NewJob[] = [];

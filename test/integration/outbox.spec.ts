@@ -190,6 +190,11 @@ eachDialect('outbox', (dialect) => {
       const many = await attempt((t) => app.outbox.enqueueMany(t, [{ type: 'count', payload: { n: 1 } }, { type: 'count', payload: { n: 'x' } }]));
       expect(many?.message).toMatch(/^enqueueMany: job \[1\]: The payload of job "count" fails Count/);
 
+      const noTx = await app.outbox.enqueue('count', { n: 1 }).catch((e: Error) => e);
+      expect((noTx as Error).message).toContain(
+        'enqueue("count") was called without a transaction client, and @nestjs-cls/transactional is not set up in this app',
+      );
+
       const root = await app.outbox.enqueue(db.prisma, 'count', { n: 1 }).catch((e: Error) => e);
       expect(root).toBeInstanceOf(EnqueueError);
       expect((root as Error).message).toContain('was given the root Prisma client, not a transaction client');

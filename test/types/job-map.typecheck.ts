@@ -11,6 +11,12 @@ export async function typedEnqueue(outbox: OutboxService, tx: TransactionClientL
     { type: 'reticulateSplines', payload: { target: 'y' }, maxAttempts: 2 },
   ]);
 
+  // Without tx: joins the ambient @nestjs-cls/transactional transaction.
+  await outbox.enqueue('sendClientLoginLink', { clientId: 3 }, { outsideTransaction: true });
+  await outbox.enqueueMany([{ type: 'reticulateSplines', payload: { target: 'z' } }]);
+  // @ts-expect-error a payload of the wrong shape, without tx
+  await outbox.enqueue('reticulateSplines', { target: 1 });
+
   // @ts-expect-error an unknown job type
   await outbox.enqueue(tx, 'sendInvoice', {});
   // @ts-expect-error a payload of the wrong shape

@@ -9,6 +9,7 @@ export { DeadLetterService, type DeadLetterListOptions, type DeadLetterPage } fr
 export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './outbox/job-map';
 export type { AmbientOptions } from './outbox/ambient-transaction';
 export { OutboxRunner } from './runner/outbox.runner';
+export * from './relay';
 export {
   JobEvents,
   type JobDeadLetteredEvent,

@@ -11,14 +11,18 @@ import { LoginLinkJobs } from './clients/login-link.jobs';
 import { DatabaseModule } from './database/database.module';
 import { PrismaService } from './database/prisma.service';
 import { DeadLettersController } from './dead-letters/dead-letters.controller';
+import { clientEvents } from './events/client-events';
 import { HealthController } from './health/health.controller';
 import { EmailsController } from './mailer/emails.controller';
 import { MailerService } from './mailer/mailer.service';
 import { SplinesController } from './splines/splines.controller';
 import { SplinesJobs } from './splines/splines.jobs';
 
+const events = clientEvents();
+
 @Module({
   imports: [
+    ...events.imports,
     DatabaseModule,
     ScheduleModule.forRoot(),
     TerminusModule,
@@ -36,6 +40,7 @@ import { SplinesJobs } from './splines/splines.jobs';
     MailerService,
     LoginLinkJobs,
     SplinesJobs,
+    ...events.providers,
     DoctorJobHealthIndicator,
     DoctorJobMetrics,
     // A registry per app (several sample apps run in one test process).

@@ -19,5 +19,6 @@ declare module 'doctor-job' {
   interface DoctorJobs {
     sendClientLoginLink: SendClientLoginLink;
     reticulateSplines: ReticulateSplines;
+    clientCreated: import('./events/client-events').ClientCreated;
   }
 }

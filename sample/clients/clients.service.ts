@@ -10,8 +10,13 @@ export class ClientsService {
     private readonly outbox: OutboxService,
   ) {}
 
+  /** Creates the client and enqueues its `clientCreated` event, in one transaction. */
   create(email: string) {
-    return this.prisma.client.create({ data: { email } });
+    return this.outbox.transaction(async (tx: Prisma.TransactionClient) => {
+      const client = await tx.client.create({ data: { email } });
+      await this.outbox.enqueue(tx, 'clientCreated', { clientId: client.id, email: client.email });
+      return client;
+    });
   }
 
   /** Looks the client up and enqueues the email in one transaction: both happen, or neither. */

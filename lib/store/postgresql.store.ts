@@ -4,10 +4,11 @@ import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
-const JOB_COLUMNS = `"id"::text AS "id", "type", "payload", "attempts", "max_attempts", "priority", "created_at"`;
+// Payloads leave as JSON text, parsed in rows.ts: a top-level string payload arrives intact.
+const JOB_COLUMNS = `"id"::text AS "id", "type", "payload"::text AS "payload", "attempts", "max_attempts", "priority", "created_at"`;
 /** The notification channel: a wake-up call with no payload. */
 const CHANNEL = 'doctor_job';
-const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload"::text AS "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
 
 /**
  * PostgreSQL: every statement of the dialect. Claims use FOR UPDATE SKIP LOCKED, so any number
@@ -71,7 +72,7 @@ export class PostgresqlJobStore implements JobStore {
          FOR UPDATE SKIP LOCKED
        ) AS due
        WHERE j."id" = due."id"
-       RETURNING j."id"::text AS "id", j."type", j."payload", j."attempts", j."max_attempts", j."created_at"`,
+       RETURNING j."id"::text AS "id", j."type", j."payload"::text AS "payload", j."attempts", j."max_attempts", j."created_at"`,
       limit,
       leaseMs,
       token,

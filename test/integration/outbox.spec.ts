@@ -302,6 +302,17 @@ eachDialect('outbox', (dialect) => {
       expect(await db.countJobs()).toBe(0);
     });
 
+    it('carries any JSON value as a payload, a bare string or number included', async () => {
+      await start();
+      await tx((t) => app.outbox.enqueueMany(t, [
+        { type: 'flaky', payload: 'just a string' },
+        { type: 'flaky', payload: 42 },
+        { type: 'flaky', payload: [1, { a: null }] },
+      ]));
+      await waitFor('all three ran', () => handlers.of('flaky').length === 3);
+      expect(handlers.of('flaky').map((c) => c.payload)).toEqual(['just a string', 42, [1, { a: null }]]);
+    });
+
     it('honours delayMs and runAt on the database clock', async () => {
       await start();
       await tx((t) => app.outbox.enqueue(t, 'count', { n: 1 }, { delayMs: 1_500 }));

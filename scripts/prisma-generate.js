@@ -10,6 +10,6 @@ const env = { ...process.env };
 env.PRISMA_SCHEMA_ENGINE_BINARY ??= path.join(__dirname, 'no-schema-engine');
 env.PRISMA_HIDE_UPDATE_MESSAGE = '1';
 const prisma = path.join(root, 'node_modules', '.bin', 'prisma');
-for (const dialect of ['postgresql', 'sqlite']) {
+for (const dialect of ['postgresql', 'sqlite', 'mysql']) {
   execFileSync(prisma, ['generate', '--schema', path.join('prisma', dialect)], { cwd: root, env, stdio: 'inherit' });
 }

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PrismaClientLike, TransactionClientLike } from 'doctor-job';
 
-export type SqlDialect = 'postgresql' | 'sqlite';
+export type SqlDialect = 'postgresql' | 'sqlite' | 'mysql';
 
 /** Folder of a dialect's migrations, in Prisma Migrate's layout. */
 export const migrationsDir = (dialect: SqlDialect) => join(__dirname, '..', '..', 'prisma', dialect, 'migrations');
@@ -13,6 +13,11 @@ const HISTORY_TABLE: Record<SqlDialect, string> = {
     "id" VARCHAR(36) PRIMARY KEY NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ,
     "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ,
     "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`,
+  mysql: `CREATE TABLE IF NOT EXISTS \`_prisma_migrations\` (
+    \`id\` VARCHAR(36) PRIMARY KEY NOT NULL, \`checksum\` VARCHAR(64) NOT NULL, \`finished_at\` DATETIME(3),
+    \`migration_name\` VARCHAR(255) NOT NULL, \`logs\` TEXT, \`rolled_back_at\` DATETIME(3),
+    \`started_at\` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), \`applied_steps_count\` INTEGER UNSIGNED NOT NULL DEFAULT 0
+  ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
   sqlite: `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME,
     "migration_name" TEXT NOT NULL, "logs" TEXT, "rolled_back_at" DATETIME,
@@ -33,12 +38,15 @@ export async function applyMigrations(prisma: PrismaClientLike, dialect: SqlDial
     .map((entry) => entry.name)
     .sort();
   const applied: string[] = [];
+  const q = (identifier: string) => (dialect === 'mysql' ? `\`${identifier}\`` : `"${identifier}"`);
   for (const name of names) {
     const sql = readFileSync(join(dir, name, 'migration.sql'), 'utf8');
     const done = await prisma.$transaction(async (tx: TransactionClientLike) => {
       if (dialect === 'postgresql') await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(4242424242)`);
+      // MySQL: a row lock on the history table serialises instances starting at once (its DDL is not transactional).
+      if (dialect === 'mysql') await tx.$queryRawUnsafe('SELECT COUNT(*) AS n FROM `_prisma_migrations` FOR UPDATE');
       const seen = await tx.$queryRawUnsafe<unknown[]>(
-        `SELECT 1 FROM "_prisma_migrations" WHERE "migration_name" = ${dialect === 'postgresql' ? '$1' : '?'} AND "rolled_back_at" IS NULL`,
+        `SELECT 1 FROM ${q('_prisma_migrations')} WHERE ${q('migration_name')} = ${dialect === 'postgresql' ? '$1' : '?'} AND ${q('rolled_back_at')} IS NULL`,
         name,
       );
       if (seen.length) return false;
@@ -46,7 +54,7 @@ export async function applyMigrations(prisma: PrismaClientLike, dialect: SqlDial
       for (const statement of statements) await tx.$executeRawUnsafe(statement);
       const p = dialect === 'postgresql' ? ['$1', '$2', '$3', '$4'] : ['?', '?', '?', '?'];
       await tx.$executeRawUnsafe(
-        `INSERT INTO "_prisma_migrations" ("id", "checksum", "migration_name", "finished_at", "applied_steps_count")
+        `INSERT INTO ${q('_prisma_migrations')} (${['id', 'checksum', 'migration_name', 'finished_at', 'applied_steps_count'].map(q).join(', ')})
          VALUES (${p[0]}, ${p[1]}, ${p[2]}, CURRENT_TIMESTAMP, ${p[3]})`,
         randomUUID(),
         createHash('sha256').update(sql).digest('hex'),

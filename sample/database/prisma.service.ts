@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaMariaDb } from '@prisma/adapter-mariadb';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as MysqlClient } from '../../generated/mysql/client';
 import { PrismaClient as PostgresqlClient } from '../../generated/postgresql/client';
 import { PrismaClient as SqliteClient } from '../../generated/sqlite/client';
 import { applyMigrations, type SqlDialect } from './migrate';
@@ -19,7 +21,8 @@ export abstract class PrismaService {}
 export function dialectOf(url: string): SqlDialect {
   if (/^postgres(ql)?:\/\//.test(url)) return 'postgresql';
   if (url.startsWith('file:')) return 'sqlite';
-  throw new Error(`DATABASE_URL must start with postgresql:// or file: (got "${url}")`);
+  if (/^(mysql|mariadb):\/\//.test(url)) return 'mysql';
+  throw new Error(`DATABASE_URL must start with postgresql://, mysql:// (or mariadb://) or file: (got "${url}")`);
 }
 
 /** Builds the client for a database URL and brings the database's schema up to date. */
@@ -28,6 +31,8 @@ export async function createPrismaClient(url: string): Promise<PrismaService> {
   let client: PrismaService;
   if (dialect === 'postgresql') {
     client = new PostgresqlClient({ adapter: new PrismaPg({ connectionString: url }) }) as PrismaService;
+  } else if (dialect === 'mysql') {
+    client = new MysqlClient({ adapter: new PrismaMariaDb(url.replace(/^mysql:/, 'mariadb:')) }) as unknown as PrismaService;
   } else {
     const file = url.slice('file:'.length);
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });

@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createTestDatabase, type TestDatabase } from '../support/databases';
 import { waitFor } from '../support/wait';
+import type * as AppModuleFile from '../../sample/app.module';
+import type * as AppSetupFile from '../../sample/app.setup';
 
 describe('sample app relaying clientCreated to Redis (EVENTS_REDIS_URL)', () => {
   let db: TestDatabase;
@@ -20,8 +22,10 @@ describe('sample app relaying clientCreated to Redis (EVENTS_REDIS_URL)', () => 
     subscriber.on('message', (_channel: string, message: string) => received.push(JSON.parse(message)));
     await subscriber.subscribe('clients.created');
     // Loaded after the environment is set: the sample reads EVENTS_REDIS_URL when its module is defined.
-    const { AppModule } = await import('../../sample/app.module');
-    const { configureApp } = await import('../../sample/app.setup');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AppModule } = require('../../sample/app.module') as typeof AppModuleFile;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { configureApp } = require('../../sample/app.setup') as typeof AppSetupFile;
     const module = await Test.createTestingModule({ imports: [AppModule] }).compile();
     app = configureApp(module.createNestApplication({ logger: ['error'] }));
     await app.init();

@@ -2,8 +2,9 @@ import type { InjectionToken } from '@nestjs/common';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import type { PrismaClientLike } from './store/prisma-client.interface';
 
-export type Dialect = 'postgresql' | 'sqlite';
-export const DIALECTS: readonly Dialect[] = ['postgresql', 'sqlite'];
+/** `mysql`: MariaDB 10.6+ or MySQL 8, through @prisma/adapter-mariadb. */
+export type Dialect = 'postgresql' | 'sqlite' | 'mysql';
+export const DIALECTS: readonly Dialect[] = ['postgresql', 'sqlite', 'mysql'];
 
 /** Exponential backoff between attempts: `min(cap, base * 2^(attempt-1))`, then jittered. */
 export interface BackoffOptions {

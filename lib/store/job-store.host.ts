@@ -4,6 +4,7 @@ import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
 import { describe, type Dialect, type ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { JobStore } from './job-store.interface';
+import { MariadbJobStore } from './mariadb.store';
 import { PostgresqlJobStore } from './postgresql.store';
 import type { PrismaClientLike } from './prisma-client.interface';
 import { SqliteJobStore } from './sqlite.store';
@@ -24,7 +25,12 @@ export class JobStoreHost implements OnModuleInit {
   onModuleInit(): void {
     const prisma = this.resolveClient();
     const dialect = this.options.dialect ?? detectDialect(prisma);
-    const store = dialect === 'postgresql' ? new PostgresqlJobStore(prisma, this.listenUrl(prisma)) : new SqliteJobStore(prisma);
+    const store =
+      dialect === 'postgresql'
+        ? new PostgresqlJobStore(prisma, this.listenUrl(prisma))
+        : dialect === 'mysql'
+          ? new MariadbJobStore(prisma)
+          : new SqliteJobStore(prisma);
     this.resolved = { prisma, store };
   }
 
@@ -90,13 +96,15 @@ export function detectDialect(client: unknown): Dialect {
       return 'postgresql';
     case 'sqlite':
       return 'sqlite';
+    case 'mysql':
+      return 'mysql';
     case undefined:
       throw new InvalidOptionsError([
-        'could not detect the database of the Prisma client; set "dialect" to "postgresql" or "sqlite"',
+        'could not detect the database of the Prisma client; set "dialect" to "postgresql", "sqlite" or "mysql"',
       ]);
     default:
       throw new InvalidOptionsError([
-        `the Prisma client uses "${provider}", which Doctor Job does not support yet (supported: postgresql, sqlite)`,
+        `the Prisma client uses "${provider}", which Doctor Job does not support yet (supported: postgresql, sqlite, mysql)`,
       ]);
   }
 }

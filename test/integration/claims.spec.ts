@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
 import type { JobStore } from '../../lib/store/job-store.interface';
+import { MariadbJobStore } from '../../lib/store/mariadb.store';
 import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
 import { SqliteJobStore } from '../../lib/store/sqlite.store';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
@@ -16,7 +17,7 @@ eachDialect('claims, leases and fencing', (dialect) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    store = dialect === 'postgresql' ? new PostgresqlJobStore(db.prisma) : new SqliteJobStore(db.prisma);
+    store = dialect === 'postgresql' ? new PostgresqlJobStore(db.prisma) : dialect === 'mysql' ? new MariadbJobStore(db.prisma) : new SqliteJobStore(db.prisma);
   });
   afterAll(() => db?.dispose());
   beforeEach(() => db.execute('DELETE FROM "doctor_job"'));

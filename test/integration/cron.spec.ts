@@ -55,7 +55,9 @@ eachDialect('recurring jobs (cron)', (dialect) => {
     // The last tick seen is the one before the latest: the latest was missed.
     const latest = Math.floor(Date.now() / 10_000) * 10_000;
     const stamp = new Date(latest - 10_000).toISOString();
-    if (dialect === 'postgresql') {
+    if (dialect === 'mysql') {
+      await db.execute('REPLACE INTO `doctor_job_schedule` (`type`, `last_tick`) VALUES (\'every-ten-seconds\', ?)', stamp.replace('T', ' ').replace('Z', ''));
+    } else if (dialect === 'postgresql') {
       await db.execute(`INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES ('every-ten-seconds', $1::timestamptz) ON CONFLICT ("type") DO UPDATE SET "last_tick" = EXCLUDED."last_tick"`, stamp);
     } else {
       await db.execute(`INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES ('every-ten-seconds', $1) ON CONFLICT ("type") DO UPDATE SET "last_tick" = excluded."last_tick"`, stamp);

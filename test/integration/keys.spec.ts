@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext } from 'doctor-job';
 import type { JobStore } from '../../lib/store/job-store.interface';
+import { MariadbJobStore } from '../../lib/store/mariadb.store';
 import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
 import { SqliteJobStore } from '../../lib/store/sqlite.store';
 import { createPrismaClient } from '../../sample/database/prisma.service';
@@ -51,7 +52,7 @@ eachDialect('ordering keys and dedup keys', (dialect) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    store = dialect === 'postgresql' ? new PostgresqlJobStore(db.prisma) : new SqliteJobStore(db.prisma);
+    store = dialect === 'postgresql' ? new PostgresqlJobStore(db.prisma) : dialect === 'mysql' ? new MariadbJobStore(db.prisma) : new SqliteJobStore(db.prisma);
   });
   afterAll(() => db?.dispose());
   beforeEach(async () => {

@@ -288,7 +288,7 @@ eachDialect('outbox', (dialect) => {
       await start();
       await tx((t) => app.outbox.enqueue(t, 'fatal', {}));
       // Rows written behind the library's back (an older app version, a manual insert).
-      const now = dialect === 'postgresql' ? 'now()' : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+      const now = dialect === 'postgresql' ? 'now()' : dialect === 'mysql' ? 'UTC_TIMESTAMP(3)' : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
       await db.execute(`INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at") VALUES ('count', '{"n":"seven"}', 5, ${now})`);
       await db.execute(`INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "run_at") VALUES ('retired.type', '{}', 5, ${now})`);
       await waitFor('three dead letters', async () => (await db.countDeadLetters()) === 3);

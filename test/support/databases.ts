@@ -7,7 +7,9 @@ import { createPrismaClient, type PrismaService } from '../../sample/database/pr
 import type { SqlDialect } from '../../sample/database/migrate';
 
 export const postgresUp = () => process.env.DOCTOR_JOB_TEST_POSTGRES === 'up';
+export const mariadbUp = () => process.env.DOCTOR_JOB_TEST_MARIADB === 'up';
 const adminUrl = () => process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const mariadbUrl = () => process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A fresh, migrated database of its own for one test file, on the real server (or a real SQLite file). */
 export interface TestDatabase {
@@ -33,6 +35,13 @@ export async function createTestDatabase(dialect: SqlDialect): Promise<TestDatab
     base.pathname = `/${name}`;
     url = base.toString();
     cleanup = () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } else if (dialect === 'mysql') {
+    const name = `doctor_job_test_${randomBytes(6).toString('hex')}`;
+    await mariadbAdmin(`CREATE DATABASE \`${name}\``);
+    const base = new URL(mariadbUrl());
+    base.pathname = `/${name}`;
+    url = base.toString();
+    cleanup = () => mariadbAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-job-test-'));
     url = `file:${join(dir, 'test.db')}`;
@@ -42,7 +51,17 @@ export async function createTestDatabase(dialect: SqlDialect): Promise<TestDatab
   // Tests look at the tables through a connection of their own, as another process would:
   // on SQLite, the app's single connection would see its own uncommitted writes.
   const observer = await createPrismaClient(url);
-  const rewrite = (sql: string) => (dialect === 'sqlite' ? sql.replace(/\$\d+(::\w+(\[\])?)?/g, '?') : sql);
+  const rewrite = (sql: string) => {
+    if (dialect === 'postgresql') return sql;
+    const positional = sql.replace(/\$\d+(::\w+(\[\])?)?/g, '?');
+    // MariaDB quotes identifiers with backticks; the tests write them the standard way.
+    if (dialect !== 'mysql') return positional;
+    // Quote identifiers with backticks outside string literals; drop PostgreSQL casts.
+    return positional
+      .split(/('(?:[^']|'')*')/)
+      .map((part, i) => (i % 2 ? part : part.replace(/"([A-Za-z_][A-Za-z0-9_]*)"/g, '`$1`').replace(/::text/g, '')))
+      .join('');
+  };
   const db: TestDatabase = {
     dialect,
     url,
@@ -60,6 +79,18 @@ export async function createTestDatabase(dialect: SqlDialect): Promise<TestDatab
   return db;
 }
 
+async function mariadbAdmin(sql: string): Promise<void> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mariadb = require('mariadb') as typeof import('mariadb');
+  const { hostname, port, username, password } = new URL(mariadbUrl());
+  const connection = await mariadb.createConnection({ host: hostname, port: Number(port || 3306), user: username || 'root', password: password || undefined });
+  try {
+    await connection.query(sql);
+  } finally {
+    await connection.end();
+  }
+}
+
 async function admin(sql: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl() });
   await client.connect();
@@ -70,10 +101,14 @@ async function admin(sql: string): Promise<void> {
   }
 }
 
-/** The dialects to run a suite on: both, or SQLite alone (with PostgreSQL suites skipped) off CI. */
+/**
+ * Runs a suite on every dialect: PostgreSQL, SQLite and MariaDB. Off CI, a server that does not
+ * answer has its suites skipped (the global setup fails the run under CI instead).
+ */
 export function eachDialect(title: string, suite: (dialect: SqlDialect) => void): void {
-  for (const dialect of ['postgresql', 'sqlite'] as const) {
-    const run = dialect === 'postgresql' && !postgresUp() ? describe.skip : describe;
+  for (const dialect of ['postgresql', 'sqlite', 'mysql'] as const) {
+    const up = dialect === 'sqlite' || (dialect === 'postgresql' ? postgresUp() : mariadbUp());
+    const run = up ? describe : describe.skip;
     run(`${title} [${dialect}]`, () => suite(dialect));
   }
 }

@@ -5,6 +5,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import * as amqp from 'amqplib';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import * as mqtt from 'mqtt';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { BullMqRelay, ClientProxyRelay, DeadLetterService, DoctorJobModule, OutboxService } from 'doctor-job';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
@@ -42,6 +43,7 @@ describePostgres('relays to real brokers', () => {
   const natsSubject = `doctor-job.relay.${suffix}`;
   const redisChannel = `doctor-job:relay:${suffix}`;
   const bullQueue = `doctor-job-relay-${suffix}`;
+  const mqttTopic = `doctor-job/relay/${suffix}`;
   let db: TestDatabase;
   let module: TestingModule;
   let queue: Queue;
@@ -56,6 +58,7 @@ describePostgres('relays to real brokers', () => {
           { name: 'RMQ', transport: Transport.RMQ, options: { urls: ['amqp://guest:guest@127.0.0.1:5672'], queue: rmqQueue, queueOptions: { durable: false } } },
           { name: 'NATS', transport: Transport.NATS, options: { servers: ['nats://127.0.0.1:4222'] } },
           { name: 'REDIS', transport: Transport.REDIS, options: { host: '127.0.0.1', port: 6379 } },
+          { name: 'MQTT', transport: Transport.MQTT, options: { url: 'mqtt://127.0.0.1:1883' } },
           { name: 'REDIS_DOWN', transport: Transport.REDIS, options: { host: '127.0.0.1', port: 1, retryAttempts: 0, retryDelay: 10 } },
         ]),
         DoctorJobModule.forRoot({ prisma: db.prisma, pollIntervalMs: 50, concurrency: 8, batchSize: 8 }),
@@ -64,6 +67,7 @@ describePostgres('relays to real brokers', () => {
         ClientProxyRelay('toRabbit', 'RMQ', { pattern: 'orders.event' }),
         ClientProxyRelay('toNats', 'NATS', { pattern: natsSubject }),
         ClientProxyRelay('toRedis', 'REDIS', { pattern: redisChannel }),
+        ClientProxyRelay('toMqtt', 'MQTT', { pattern: mqttTopic }),
         ClientProxyRelay('toNowhere', 'REDIS_DOWN', { pattern: 'lost', timeoutMs: 300, maxAttempts: 2, backoff: { baseMs: 10, maxMs: 10, jitter: 0 } }),
         { provide: 'BULL_QUEUE', useValue: queue },
         BullMqRelay('toBull', 'BULL_QUEUE'),
@@ -137,6 +141,23 @@ describePostgres('relays to real brokers', () => {
       expectAllInOrder(received);
     } finally {
       subscriber.disconnect();
+    }
+  });
+
+  it('MQTT (Mosquitto): a subscriber receives every message, in order per ordering key', async () => {
+    const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883');
+    const received: Message[] = [];
+    client.on('message', (topic, message) => {
+      if (topic === mqttTopic) received.push((JSON.parse(message.toString()) as { data: Message }).data);
+    });
+    try {
+      await client.subscribeAsync(mqttTopic, { qos: 1 });
+      await enqueueAll(outbox(), 'toMqtt');
+      await drained();
+      await waitFor('all received', () => received.length === TOTAL, 10_000);
+      expectAllInOrder(received);
+    } finally {
+      await client.endAsync();
     }
   });
 

@@ -46,6 +46,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private pollAgain = false;
   private moreDue = false;
   private outage = false;
+  private lastFailureAt = 0;
   private heartbeat?: NodeJS.Timeout;
   private heartbeatBusy = false;
   /** Successes waiting for the next batched DELETE. */
@@ -402,14 +403,20 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     }
   }
 
+  /**
+   * An outage ends when the database has answered with no failure for a while: right after a
+   * restart, queries on pooled connections that died with it fail one by one among the first
+   * successes, and that is still the same outage.
+   */
   private databaseAnswered(): void {
-    if (!this.outage) return;
+    if (!this.outage || Date.now() - this.lastFailureAt < Math.max(1_000, 2 * this.options.pollIntervalMs)) return;
     this.outage = false;
     this.logger.log('The database answers again; claiming resumed.');
   }
 
-  /** Logs an outage once, not once per poll; the interval keeps retrying. */
+  /** Logs an outage once, not once per poll (or per failed query); the interval keeps retrying. */
   private databaseFailed(what: string, error: unknown): void {
+    this.lastFailureAt = Date.now();
     if (this.outage) return;
     this.outage = true;
     this.logger.error(

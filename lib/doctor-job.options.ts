@@ -2,7 +2,7 @@ import type { InjectionToken } from '@nestjs/common';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import type { PrismaClientLike } from './store/prisma-client.interface';
 
-/** `mysql`: MariaDB 10.6+ or MySQL 8, through @prisma/adapter-mariadb. */
+/** `mysql`: MariaDB 10.6+ through @prisma/adapter-mariadb (Prisma's provider name; MySQL 8 lacks the RETURNING the store uses). */
 export type Dialect = 'postgresql' | 'sqlite' | 'mysql';
 export const DIALECTS: readonly Dialect[] = ['postgresql', 'sqlite', 'mysql'];
 

@@ -20,7 +20,7 @@ const TEXT = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci';
 type Row = Record<string, unknown>;
 
 /**
- * MariaDB 10.6+ / MySQL 8: every statement of the dialect. Claims use FOR UPDATE SKIP LOCKED in a
+ * MariaDB 10.6+ (not MySQL: it lacks INSERT/DELETE ... RETURNING): every statement of the dialect. Claims use FOR UPDATE SKIP LOCKED in a
  * transaction of their own (there is no UPDATE ... RETURNING): select and lock the due rows, stamp
  * them, read them back. No LISTEN/NOTIFY: the runner polls.
  */

@@ -1,4 +1,4 @@
--- Doctor Job tables (MySQL 8 / MariaDB 10.6+). Generated to match prisma/mysql/doctor-job.prisma.
+-- Doctor Job tables (MariaDB 10.6+). Generated to match prisma/mysql/doctor-job.prisma.
 -- Times are UTC: Doctor Job writes them with UTC_TIMESTAMP(3).
 
 -- CreateTable

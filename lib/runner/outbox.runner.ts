@@ -212,7 +212,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   private async execute(entry: RunningJob): Promise<void> {
-    const { job, token, controller } = entry;
+    const { job, controller } = entry;
     const handler = this.registry.get(job.type);
     if (job.attempt > job.maxAttempts) return this.deadLetter(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
     if (!handler) return this.deadLetter(entry, { message: NO_HANDLER_AT_RUN(job.type) });

@@ -1,14 +1,10 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { OutboxService } from 'doctor-job';
 import type { Prisma } from '../../generated/postgresql/client';
-import { PrismaService } from '../database/prisma.service';
 
 @Injectable()
 export class ClientsService {
-  constructor(
-    private readonly prisma: PrismaService,
-    private readonly outbox: OutboxService,
-  ) {}
+  constructor(private readonly outbox: OutboxService) {}
 
   /** Creates the client and enqueues its `clientCreated` event, in one transaction. */
   create(email: string) {

@@ -49,7 +49,10 @@ describe('npm start (the sample as its own process)', () => {
     }
     await exited;
     // The app ran its shutdown hooks (the runner stopped and said so) rather than being killed.
-    expect(output).toMatch(/\[OutboxRunner\] Runner stopped: \d+ running handler\(s\) finished, 0 job\(s\) released\./);
+    // npm may exit before the node process it started has finished closing: wait for its last words.
+    const stopped = /\[OutboxRunner\] Runner stopped: \d+ running handler\(s\) finished, 0 job\(s\) released\./;
+    await waitFor('the runner to report its shutdown', () => stopped.test(output), 10_000, 20);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // and for the process to let go of the database
     expect(output).not.toMatch(/ERROR|Unhandled|UnhandledPromiseRejection/);
 
     const db = new Database(file, { readonly: true });

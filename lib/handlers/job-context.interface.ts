@@ -8,8 +8,9 @@ export interface JobContext {
   /** When the job was enqueued (database clock). */
   createdAt: Date;
   /**
-   * Aborted when the app shuts down and the shutdown timeout has passed while the handler still
-   * runs; its job is then released for another worker. Pass it to fetch() and the like.
+   * Aborted when the handler should stop: its `timeoutMs` passed (reason: a JobTimeoutError), the
+   * shutdown timeout passed while it still ran (its job is released for another worker), or its
+   * lease was lost to another worker. Pass it to fetch() and the like.
    */
   signal: AbortSignal;
 }

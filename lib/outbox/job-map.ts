@@ -21,7 +21,7 @@ export type JobPayload<Jobs, T> = T extends keyof Jobs ? Jobs[T] : unknown;
 export interface EnqueueOptions {
   /** Run no earlier than this time. */
   runAt?: Date;
-  /** Run no earlier than this many ms after the commit's database time. */
+  /** Run no earlier than this many ms after the database's now() (PostgreSQL: the transaction's start). */
   delayMs?: number;
   /** Overrides the handler's and the module's maxAttempts for this job. */
   maxAttempts?: number;

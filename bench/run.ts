@@ -52,7 +52,7 @@ interface WorkerHandle {
 function spawnWorker(system: SystemName, url: string, mode: 'drain' | 'latency', variant = 'default'): WorkerHandle {
   const child = fork(join(__dirname, 'worker.ts'), [], {
     cwd: ROOT,
-    execArgv: ['-r', '@swc-node/register'],
+    execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.sample.json', BENCH_SYSTEM: system, BENCH_DB_URL: url, BENCH_MODE: mode, BENCH_VARIANT: variant },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -18,6 +18,7 @@ describe('resolveOptions', () => {
       shutdownTimeoutMs: 10000,
       autoStart: true,
       notify: true,
+      runnerPool: true,
     });
     expect(options).toEqual({ prisma: PrismaService, dialect: undefined, ...DEFAULT_OPTIONS });
   });
@@ -33,6 +34,17 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ prisma: PrismaService, notify: { connectionString: 'postgresql://x' } }).notify).toEqual({ connectionString: 'postgresql://x' });
     expect(() => resolveOptions({ prisma: PrismaService, notify: 'yes' as never })).toThrow(
       '"notify" must be true, false or { connectionString: string }, got "yes"',
+    );
+  });
+
+  it('takes runnerPool as a boolean or { connectionString?, max? }, and names what is wrong', () => {
+    expect(resolveOptions({ prisma: PrismaService, runnerPool: { max: 4 } }).runnerPool).toEqual({ max: 4 });
+    expect(resolveOptions({ prisma: PrismaService, runnerPool: false }).runnerPool).toBe(false);
+    expect(() => resolveOptions({ prisma: PrismaService, runnerPool: 'pg' as never })).toThrow(
+      '"runnerPool" must be true, false or { connectionString?: string, max?: number }, got "pg"',
+    );
+    expect(() => resolveOptions({ prisma: PrismaService, runnerPool: { max: 0, size: 3, connectionString: 5 } as never })).toThrow(
+      /"runnerPool.size" is not an option \(known: connectionString, max\)[\s\S]*"runnerPool.connectionString" must be a string, got 5[\s\S]*"runnerPool.max" must be a positive integer, got 0/,
     );
   });
 

@@ -53,6 +53,16 @@ export interface DoctorJobOptions {
    * built on a pg.Pool without one). `false`: poll only. Ignored on SQLite.
    */
   notify?: boolean | { connectionString: string };
+  /**
+   * PostgreSQL: the runner claims and settles jobs through a small `pg` pool of its own (`max`
+   * connections, 2 by default) instead of the Prisma client's raw queries, which costs less CPU
+   * per job. The connection settings are read from the client's @prisma/adapter-pg, like
+   * `notify`'s; pass `{ connectionString }` when they cannot be. Enqueues always go through your
+   * Prisma client and transaction. `false`: everything through the Prisma client. Without the
+   * `pg` package (or settings) the runner uses the Prisma client and says so at start-up.
+   * Ignored on SQLite and MariaDB.
+   */
+  runnerPool?: boolean | { connectionString?: string; max?: number };
 }
 
 export interface ResolvedDoctorJobOptions {
@@ -67,6 +77,7 @@ export interface ResolvedDoctorJobOptions {
   shutdownTimeoutMs: number;
   autoStart: boolean;
   notify: boolean | { connectionString: string };
+  runnerPool: boolean | { connectionString?: string; max?: number };
 }
 
 /** Every default, in one place. */
@@ -80,6 +91,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedDoctorJobOptions, 'prisma' | 'dialect
   shutdownTimeoutMs: 10_000,
   autoStart: true,
   notify: true,
+  runnerPool: true,
 };
 
 const KNOWN_KEYS = new Set(['prisma', 'dialect', ...Object.keys(DEFAULT_OPTIONS)]);
@@ -122,6 +134,7 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     shutdownTimeoutMs: input.shutdownTimeoutMs ?? DEFAULT_OPTIONS.shutdownTimeoutMs,
     autoStart: input.autoStart ?? DEFAULT_OPTIONS.autoStart,
     notify: input.notify ?? DEFAULT_OPTIONS.notify,
+    runnerPool: input.runnerPool ?? DEFAULT_OPTIONS.runnerPool,
   };
   positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs, MAX_TIMER_MS);
   positiveInteger(problems, 'batchSize', resolved.batchSize);
@@ -137,6 +150,21 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     !(notify && typeof notify === 'object' && typeof (notify as { connectionString?: unknown }).connectionString === 'string')
   ) {
     problems.push(`"notify" must be true, false or { connectionString: string }, got ${describe(notify)}`);
+  }
+  const runnerPool = resolved.runnerPool as unknown;
+  if (typeof runnerPool !== 'boolean') {
+    const pool = runnerPool as { connectionString?: unknown; max?: unknown } | null;
+    if (!pool || typeof pool !== 'object' || Array.isArray(pool)) {
+      problems.push(`"runnerPool" must be true, false or { connectionString?: string, max?: number }, got ${describe(runnerPool)}`);
+    } else {
+      for (const key of Object.keys(pool)) {
+        if (key !== 'connectionString' && key !== 'max') problems.push(`"runnerPool.${key}" is not an option (known: connectionString, max)`);
+      }
+      if (pool.connectionString !== undefined && typeof pool.connectionString !== 'string') {
+        problems.push(`"runnerPool.connectionString" must be a string, got ${describe(pool.connectionString)}`);
+      }
+      if (pool.max !== undefined) positiveInteger(problems, 'runnerPool.max', pool.max as number);
+    }
   }
   if (problems.length) throw new InvalidOptionsError(problems);
   return resolved;

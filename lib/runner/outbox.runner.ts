@@ -13,13 +13,37 @@ import { JobStoreHost } from '../store/job-store.host';
 import { JobEvents } from '../events/job-events';
 import { backoffDelay } from './backoff';
 
-interface RunningJob {
-  job: ClaimedJob;
-  token: string;
-  controller: AbortController;
-  done: Promise<void>;
+/** A claimed job from its handler's start until its outcome is written. */
+class RunningJob {
+  /** The key of `running`: job id + claim token. */
+  readonly key: string;
+  done!: Promise<void>;
   /** Released on shutdown, or its lease was lost: its outcome must not be written. */
-  relinquished: boolean;
+  relinquished = false;
+  /** Created when the handler first reads `signal` (most never do: an AbortController per job is not free). */
+  private controller?: AbortController;
+  private abortReason?: unknown;
+
+  constructor(
+    readonly job: ClaimedJob,
+    readonly token: string,
+  ) {
+    this.key = `${job.id}:${token}`;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /**
@@ -178,8 +202,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   private run(job: ClaimedJob, token: string): void {
-    const entry = { job, token, controller: new AbortController(), relinquished: false } as RunningJob;
-    this.running.set(`${job.id}:${token}`, entry);
+    const entry = new RunningJob(job, token);
+    this.running.set(entry.key, entry);
     this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.unsettled.add(entry);
     entry.done = this.execute(entry)
@@ -191,12 +215,12 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   /** Rejects when `timeoutMs` passes first, aborting the handler's signal; the handler may go on. */
-  private withTimeout(running: Promise<unknown>, timeoutMs: number, controller: AbortController): Promise<unknown> {
+  private withTimeout(running: Promise<unknown>, timeoutMs: number, entry: RunningJob): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new JobTimeoutError(TIMED_OUT(timeoutMs));
-        controller.abort(error);
+        entry.abort(error);
         reject(error);
       }, timeoutMs);
     });
@@ -206,13 +230,13 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
 
   /** The handler is done: its slot may take another job while its outcome is being written. */
   private freeSlot(entry: RunningJob): void {
-    if (!this.running.delete(`${entry.job.id}:${entry.token}`)) return;
+    if (!this.running.delete(entry.key)) return;
     this.uncount(entry.job.type);
     if (this.moreDue && this.active) void this.poll();
   }
 
   private async execute(entry: RunningJob): Promise<void> {
-    const { job, controller } = entry;
+    const { job } = entry;
     const handler = this.registry.get(job.type);
     if (job.attempt > job.maxAttempts) return this.deadLetter(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
     if (!handler) return this.deadLetter(entry, { message: NO_HANDLER_AT_RUN(job.type) });
@@ -235,9 +259,11 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
         attempt: job.attempt,
         maxAttempts: job.maxAttempts,
         createdAt: job.createdAt,
-        signal: controller.signal,
+        get signal() {
+          return entry.signal;
+        },
       });
-      await (handler.timeoutMs ? this.withTimeout(running, handler.timeoutMs, controller) : running);
+      await (handler.timeoutMs ? this.withTimeout(running, handler.timeoutMs, entry) : running);
     } catch (thrown) {
       this.freeSlot(entry);
       if (entry.relinquished) return;
@@ -269,8 +295,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const batch = this.completions;
     this.completions = [];
     try {
-      const held = await this.host.store.complete(batch.map(({ entry }) => ({ id: entry.job.id, token: entry.token })));
-      for (const { entry, resolve } of batch) resolve(held.has(`${entry.job.id}:${entry.token}`));
+      const lost = await this.host.store.complete(batch.map(({ entry }) => ({ id: entry.job.id, token: entry.token })));
+      for (const { entry, resolve } of batch) resolve(!lost.has(entry.key));
     } catch (error) {
       for (const { reject } of batch) reject(error);
     }
@@ -351,9 +377,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
         }
         for (const entry of entries) {
           if (held.has(entry.job.id)) continue;
-          if (!this.running.has(`${entry.job.id}:${entry.token}`)) continue; // finished meanwhile
+          if (!this.running.has(entry.key)) continue; // finished meanwhile
           entry.relinquished = true;
-          entry.controller.abort(new Error(LEASE_LOST(entry.job.id)));
+          entry.abort(new Error(LEASE_LOST(entry.job.id)));
           this.logger.warn(LEASE_LOST(entry.job.id));
         }
       }
@@ -366,7 +392,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const entries = [...this.running.values()]; // handlers still running (not those writing their outcome)
     for (const entry of entries) {
       entry.relinquished = true;
-      entry.controller.abort(new Error('Doctor Job is shutting down'));
+      entry.abort(new Error('Doctor Job is shutting down'));
     }
     let count = 0;
     for (const [token, group] of this.byToken(entries)) count += await this.release(group.map((e) => e.job.id), token);

@@ -1,11 +1,11 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
 import { describe, type Dialect, type ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { JobStore } from './job-store.interface';
 import { MariadbJobStore } from './mariadb.store';
-import { PostgresqlJobStore } from './postgresql.store';
+import { PostgresqlJobStore, type PgConnectionConfig } from './postgresql.store';
 import type { PrismaClientLike } from './prisma-client.interface';
 import { SqliteJobStore } from './sqlite.store';
 
@@ -14,7 +14,8 @@ import { SqliteJobStore } from './sqlite.store';
  * client may live in any module) and builds the store for its dialect.
  */
 @Injectable()
-export class JobStoreHost implements OnModuleInit {
+export class JobStoreHost implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('DoctorJob');
   private resolved?: { prisma: PrismaClientLike; store: JobStore };
 
   constructor(
@@ -27,11 +28,16 @@ export class JobStoreHost implements OnModuleInit {
     const dialect = this.options.dialect ?? detectDialect(prisma);
     const store =
       dialect === 'postgresql'
-        ? new PostgresqlJobStore(prisma, this.listenUrl(prisma))
+        ? this.postgresqlStore(prisma)
         : dialect === 'mysql'
           ? new MariadbJobStore(prisma)
           : new SqliteJobStore(prisma);
     this.resolved = { prisma, store };
+  }
+
+  /** Closes what the store opened itself (the runner's pg pool); the app's Prisma client stays open. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.resolved?.store.close?.();
   }
 
   get store(): JobStore {
@@ -47,17 +53,30 @@ export class JobStoreHost implements OnModuleInit {
     return this.resolved;
   }
 
-  /** The connection string for LISTEN: given in the options, or read from the client's pg adapter. */
-  private listenUrl(prisma: PrismaClientLike): string | undefined {
-    const { notify } = this.options;
-    if (notify === false) return undefined;
-    if (typeof notify === 'object') return notify.connectionString;
-    const adapter = (prisma as { _engineConfig?: { adapter?: Record<string, unknown> } })._engineConfig?.adapter;
-    const config = adapter?.config as string | { connectionString?: string } | undefined;
-    const pool = adapter?.externalPool as { options?: { connectionString?: string } } | undefined;
-    return (typeof config === 'string' ? config : config?.connectionString) ?? pool?.options?.connectionString;
+  private postgresqlStore(prisma: PrismaClientLike): PostgresqlJobStore {
+    const { notify, runnerPool } = this.options;
+    const adapter = adapterConnection(prisma);
+    const listen = notify === false ? undefined : typeof notify === 'object' ? { connectionString: notify.connectionString } : adapter;
+    let pool: (PgConnectionConfig & { max: number }) | undefined;
+    if (runnerPool !== false) {
+      const own = typeof runnerPool === 'object' ? runnerPool : {};
+      const settings = own.connectionString ? { connectionString: own.connectionString } : adapter;
+      if (!settings) {
+        this.logger.warn(
+          'runnerPool: the connection settings of the Prisma client\'s adapter could not be read, so the runner claims jobs through the ' +
+            'Prisma client (more CPU per job). Pass runnerPool: { connectionString } to use a pool of its own, or runnerPool: false to silence this.',
+        );
+      } else if (!pgInstalled()) {
+        this.logger.warn(
+          'runnerPool: the "pg" package is not installed, so the runner claims jobs through the Prisma client (more CPU per job). ' +
+            'Install pg (npm install pg) or set runnerPool: false to silence this.',
+        );
+      } else {
+        pool = { ...settings, max: own.max ?? 2 };
+      }
+    }
+    return new PostgresqlJobStore(prisma, listen, pool);
   }
-
   private resolveClient(): PrismaClientLike {
     const { prisma } = this.options;
     // Tokens are classes, strings or symbols; any object is taken as the client itself.
@@ -112,4 +131,29 @@ export function detectDialect(client: unknown): Dialect {
 function tokenName(token: unknown): string {
   if (typeof token === 'function') return token.name;
   return String(token);
+}
+
+/**
+ * The pg connection settings of the client's @prisma/adapter-pg: its connection string or pool
+ * config, or the options of the pg.Pool it was given. Prisma does not expose them publicly.
+ */
+function adapterConnection(prisma: PrismaClientLike): PgConnectionConfig | undefined {
+  const adapter = (prisma as { _engineConfig?: { adapter?: Record<string, unknown> } })._engineConfig?.adapter;
+  const config = adapter?.config as string | PgConnectionConfig | undefined;
+  const pool = adapter?.externalPool as { options?: PgConnectionConfig } | undefined;
+  if (typeof config === 'string') return { connectionString: config };
+  const settings = config ?? pool?.options;
+  if (!settings || typeof settings !== 'object') return undefined;
+  // The app's pool sizing and callbacks are its own; only the connection settings are shared.
+  const { max: _max, min: _min, log: _log, onConnect: _onConnect, ...connection } = settings as PgConnectionConfig & Record<string, unknown>;
+  return connection;
+}
+
+function pgInstalled(): boolean {
+  try {
+    require.resolve('pg');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -96,8 +96,8 @@ export interface JobStore {
    */
   claim(limit: number, leaseMs: number, token: string, excludeTypes?: string[]): Promise<ClaimedJob[]>;
   /**
-   * Deletes finished jobs, all in one statement. Returns the claims that still held their job
-   * (as `${id}:${token}`); a claim missing from the result had lost its job.
+   * Deletes finished jobs, all in one statement. Returns the claims that no longer held their
+   * job (as `${id}:${token}`; usually none): their lease ran out and the job was claimed again.
    */
   complete(claims: Claim[]): Promise<Set<string>>;
   /** Records a failure and makes the job due again after `delayMs`. */
@@ -130,6 +130,9 @@ export interface JobStore {
    * without notifications do not implement it; the runner then polls only.
    */
   listen?(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>>;
+
+  /** Closes connections the store opened itself (not the app's Prisma client), at app shutdown. */
+  close?(): Promise<void>;
 }
 
 export interface TypeStats {

@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
+import { encodeJobs, lostClaims, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Times are UTC: every "now" is UTC_TIMESTAMP(3), whatever the session's time zone.
 const NOW = 'UTC_TIMESTAMP(3)';
@@ -99,7 +99,7 @@ export class MariadbJobStore implements JobStore {
          RETURNING CAST(\`id\` AS CHAR) AS \`id\`, \`claim_token\``,
         JSON.stringify(claims),
       );
-      return new Set(rows.map((row) => `${row.id}:${row.claim_token}`));
+      return lostClaims(claims, rows);
     });
   }
 

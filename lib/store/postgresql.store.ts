@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
+import { compareIds, encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
@@ -22,11 +22,30 @@ const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "ty
 export class PostgresqlJobStore implements JobStore {
   readonly dialect = 'postgresql' as const;
 
-  /** @param listenUrl connection string for LISTEN; without it the store cannot listen. */
+  /** Where the runner's statements go: the store's own pg pool, or Prisma's raw queries. */
+  private readonly runnerSql: RunnerSql;
+
+  /**
+   * @param listenUrl connection settings for LISTEN; without them the store cannot listen.
+   * @param runnerPool settings for a `pg` pool of the store's own that takes the runner's
+   *   statements (claim, complete, retry, dead-letter, lease); without them they go through Prisma.
+   */
   constructor(
     private readonly prisma: PrismaClientLike,
-    private readonly listenUrl?: string,
-  ) {}
+    private readonly listenUrl?: PgConnectionConfig,
+    runnerPool?: PgConnectionConfig & { max: number },
+  ) {
+    this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
+  }
+
+  /** True when the runner's statements go through the store's own pg pool. */
+  get usesRunnerPool(): boolean {
+    return this.runnerSql instanceof PgPoolSql;
+  }
+
+  async close(): Promise<void> {
+    await this.runnerSql.close();
+  }
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     // pg_notify in the same statement: delivered on commit, folded into one per transaction.
@@ -55,7 +74,7 @@ export class PostgresqlJobStore implements JobStore {
   }
 
   async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
-    const rows = await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(
+    const rows = await this.runnerSql.rows<Record<string, unknown>>(
       `UPDATE "doctor_job" AS j
        SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
            "attempts" = j."attempts" + 1,
@@ -73,42 +92,50 @@ export class PostgresqlJobStore implements JobStore {
        ) AS due
        WHERE j."id" = due."id"
        RETURNING j."id"::text AS "id", j."type", j."payload"::text AS "payload", j."attempts", j."max_attempts", j."created_at"`,
-      limit,
-      leaseMs,
-      token,
-      excludeTypes.length ? JSON.stringify(excludeTypes) : null,
+      [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null],
     );
-    return rows.map(toClaimedJob).sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+    return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
   }
 
   async complete(claims: Claim[]): Promise<Set<string>> {
     if (claims.length === 0) return new Set();
-    const rows = await this.prisma.$queryRawUnsafe<{ claim: string }[]>(
-      `DELETE FROM "doctor_job" AS j
-       USING jsonb_to_recordset($1::jsonb) AS c("id" bigint, "token" uuid)
-       WHERE j."id" = c."id" AND j."claim_token" = c."token"
-       RETURNING j."id"::text || ':' || j."claim_token"::text AS "claim"`,
-      JSON.stringify(claims),
+    // Grouped by claim token ({ t, i: [ids] }): a batch is mostly the jobs of one or two claims,
+    // so the parameter stays small. The result lists only the claims that did not hold.
+    const byToken = new Map<string, string[]>();
+    for (const { id, token } of claims) {
+      const ids = byToken.get(token);
+      if (ids) ids.push(id);
+      else byToken.set(token, [id]);
+    }
+    const rows = await this.runnerSql.rows<{ claim: string }>(
+      `WITH c AS (
+         SELECT (g->>'t')::uuid AS "token", i::bigint AS "id"
+         FROM jsonb_array_elements($1::jsonb) AS g, jsonb_array_elements_text(g->'i') AS i
+       ), d AS (
+         DELETE FROM "doctor_job" AS j USING c
+         WHERE j."id" = c."id" AND j."claim_token" = c."token"
+         RETURNING j."id", j."claim_token"
+       )
+       SELECT c."id"::text || ':' || c."token"::text AS "claim" FROM c
+       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`,
+      [JSON.stringify(Array.from(byToken, ([t, i]) => ({ t, i })))],
     );
     return new Set(rows.map((row) => row.claim));
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
-    const count = await this.prisma.$executeRawUnsafe(
+    const count = await this.runnerSql.count(
       `UPDATE "doctor_job"
        SET "run_at" = now() + $3::bigint * interval '1 millisecond', "locked_until" = NULL, "claim_token" = NULL, "last_error" = $4
        WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`,
-      id,
-      token,
-      Math.round(delayMs),
-      error.message,
+      [id, token, Math.round(delayMs), error.message],
     );
     return count > 0;
   }
 
   async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
     // One statement: the delete and the insert commit together or not at all.
-    const count = await this.prisma.$executeRawUnsafe(
+    const count = await this.runnerSql.count(
       `WITH moved AS (
          DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
          RETURNING "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "created_at"
@@ -116,35 +143,29 @@ export class PostgresqlJobStore implements JobStore {
        INSERT INTO "doctor_job_dead_letter"
          ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at")
        SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", $3, $4, "created_at" FROM moved`,
-      id,
-      token,
-      error.message,
-      error.stack ?? null,
+      [id, token, error.message, error.stack ?? null],
     );
     return count > 0;
   }
 
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+    const rows = await this.runnerSql.rows<{ id: string }>(
       `UPDATE "doctor_job" SET "locked_until" = now() + $3::bigint * interval '1 millisecond'
        WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND "claim_token" = $2::uuid
        RETURNING "id"::text AS "id"`,
-      JSON.stringify(ids),
-      token,
-      leaseMs,
+      [JSON.stringify(ids), token, leaseMs],
     );
     return rows.map((row) => row.id);
   }
 
   async release(ids: string[], token: string): Promise<number> {
     if (ids.length === 0) return 0;
-    return this.prisma.$executeRawUnsafe(
+    return this.runnerSql.count(
       `UPDATE "doctor_job"
        SET "locked_until" = NULL, "attempts" = GREATEST("attempts" - 1, 0), "claim_token" = NULL
        WHERE "id" IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND "claim_token" = $2::uuid`,
-      JSON.stringify(ids),
-      token,
+      [JSON.stringify(ids), token],
     );
   }
 
@@ -249,8 +270,8 @@ export class PostgresqlJobStore implements JobStore {
 
   /** LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops. */
   async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
-    const connectionString = this.listenUrl;
-    if (!connectionString) throw new Error('no connection string for the listener');
+    const connection = this.listenUrl;
+    if (!connection) throw new Error('no connection string for the listener');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Client } = require('pg') as typeof import('pg');
     let client: import('pg').Client | undefined;
@@ -266,7 +287,7 @@ export class PostgresqlJobStore implements JobStore {
       }, Math.min(5_000, 100 * 2 ** retries++));
     };
     const connect = async () => {
-      const candidate = new Client({ connectionString, application_name: 'doctor-job-listener' });
+      const candidate = new Client({ ...connection, application_name: 'doctor-job-listener' });
       candidate.on('notification', () => wake());
       candidate.on('error', (error) => reconnect(error));
       candidate.on('end', () => reconnect(new Error('the listener connection ended')));
@@ -301,5 +322,69 @@ export class PostgresqlJobStore implements JobStore {
       query.limit,
     );
     return rows.map(toPendingJob);
+  }
+}
+
+/** pg connection settings: a connection string, or the pool settings of the app's adapter. */
+export type PgConnectionConfig = import('pg').PoolConfig;
+
+/** The runner's statements, with positional parameters ($1, $2, ...). */
+interface RunnerSql {
+  rows<T>(sql: string, params: unknown[]): Promise<T[]>;
+  /** Runs a statement without RETURNING; resolves to the number of rows it touched. */
+  count(sql: string, params: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+class PrismaSql implements RunnerSql {
+  constructor(private readonly prisma: PrismaClientLike) {}
+
+  async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.prisma.$queryRawUnsafe<T[]>(sql, ...params);
+  }
+
+  async count(sql: string, params: unknown[]): Promise<number> {
+    return this.prisma.$executeRawUnsafe(sql, ...params);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * A small pg pool of the store's own. The runner's statements skip Prisma's raw-query layer
+ * (its request pipeline and per-row result handling), which is most of their CPU cost; they
+ * need no transaction of the app's, so nothing is lost. Created on first use.
+ */
+class PgPoolSql implements RunnerSql {
+  private pool?: import('pg').Pool;
+
+  constructor(private readonly config: PgConnectionConfig) {}
+
+  private get(): import('pg').Pool {
+    if (!this.pool) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Pool } = require('pg') as typeof import('pg');
+      // pg's default parsers give what Prisma gives for these statements' columns: int4 as
+      // number, timestamptz as Date, text as string (every id leaves as ::text).
+      this.pool = new Pool({ connectionTimeoutMillis: 10_000, ...this.config, application_name: 'doctor-job-runner', allowExitOnIdle: true });
+      // An idle connection that dies (server restart) is dropped by the pool; the next query
+      // opens another one. Without a listener the error would crash the process.
+      this.pool.on('error', () => undefined);
+    }
+    return this.pool;
+  }
+
+  async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.get().query(sql, params)).rows as T[];
+  }
+
+  async count(sql: string, params: unknown[]): Promise<number> {
+    return (await this.get().query(sql, params)).rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
   }
 }

@@ -20,6 +20,11 @@ export function encodeJobs(jobs: NewJob[]): string {
 
 type Row = Record<string, unknown>;
 
+/** Orders decimal ids (no leading zeros) numerically without making BigInts: shorter is smaller. */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 export function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string | number);
 }
@@ -42,7 +47,7 @@ export function idsInOrder(jobs: NewJob[], inserted: Row[], existing: Map<string
     if (key === null || key === undefined) plain.push(String(row.id));
     else byKey.set(key, String(row.id));
   }
-  plain.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  plain.sort(compareIds);
   let next = 0;
   return jobs.map((job) => (job.dedupKey === undefined ? plain[next++] : (byKey.get(job.dedupKey) ?? existing.get(job.dedupKey)!)));
 }
@@ -54,7 +59,7 @@ export function missingDedupKeys(jobs: NewJob[], inserted: Row[]): string[] {
 }
 
 export function sortIds(rows: Row[]): string[] {
-  return rows.map((row) => BigInt(row.id as string | number | bigint)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
+  return rows.map((row) => String(row.id)).sort(compareIds);
 }
 
 export function toClaimedJob(row: Row): ClaimedJob {
@@ -105,4 +110,12 @@ export function toPendingJob(row: Row): PendingJob {
     claimed: row.claimed === true || row.claimed === 1 || row.claimed === 1n,
     createdAt: toDate(row.created_at),
   };
+}
+
+/** The claims (as `${id}:${token}`) not among those a delete found still holding their job. */
+export function lostClaims(claims: { id: string; token: string }[], held: Row[]): Set<string> {
+  const found = new Set(held.map((row) => `${row.id}:${row.claim_token}`));
+  const lost = new Set<string>();
+  for (const { id, token } of claims) if (!found.has(`${id}:${token}`)) lost.add(`${id}:${token}`);
+  return lost;
 }

@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
+import { encodeJobs, lostClaims, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Times are ISO-8601 text with milliseconds in UTC, so they sort and compare as strings.
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -81,7 +81,7 @@ export class SqliteJobStore implements JobStore {
        RETURNING "id", "claim_token"`,
       JSON.stringify(claims),
     );
-    return new Set(rows.map((row) => `${row.id}:${row.claim_token}`));
+    return lostClaims(claims, rows);
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {

@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { JobHandler } from 'doctor-job';
+import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
+import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
+import { waitFor } from '../support/wait';
+
+@Injectable()
+class Handled {
+  readonly seen: number[] = [];
+  @JobHandler('count')
+  count(payload: { n: number }) {
+    this.seen.push(payload.n);
+  }
+}
+
+describePostgres('the runner pool (PostgreSQL)', () => {
+  let db: TestDatabase;
+  let app: OutboxApp | undefined;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgresql');
+  });
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+  afterAll(() => db?.dispose());
+
+  /** Connections of this database opened under the runner pool's application_name. */
+  const runnerConnections = async () =>
+    Number(
+      (await db.query<{ n: unknown }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE "application_name" = 'doctor-job-runner' AND "datname" = current_database()`))[0].n,
+    );
+
+  const runJobs = async (count: number) => {
+    const handled = app!.module.get(Handled);
+    await app!.outbox.transaction((tx) =>
+      app!.outbox.enqueueMany(
+        tx,
+        Array.from({ length: count }, (_, n) => ({ type: 'count', payload: { n } })),
+      ),
+    );
+    await waitFor(`${count} jobs handled`, () => handled.seen.length === count);
+    await waitFor('the queue is empty', async () => (await db.countJobs()) === 0);
+    expect([...handled.seen].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, n) => n));
+  };
+
+  it('claims and settles through a pg pool of its own, read from the adapter, and closes it with the app', async () => {
+    app = await startOutboxApp(db, [Handled], { batchSize: 50, concurrency: 50 });
+    await runJobs(300);
+    const open = await runnerConnections();
+    expect(open).toBeGreaterThanOrEqual(1);
+    expect(open).toBeLessThanOrEqual(2); // max 2 by default
+    await app.close();
+    app = undefined;
+    await waitFor('the runner pool closed', async () => (await runnerConnections()) === 0);
+  });
+
+  it('takes its size from runnerPool.max', async () => {
+    app = await startOutboxApp(db, [Handled], { runnerPool: { max: 1 }, batchSize: 10, concurrency: 50 });
+    await runJobs(200);
+    expect(await runnerConnections()).toBe(1);
+  });
+
+  it('goes through the Prisma client with runnerPool: false', async () => {
+    app = await startOutboxApp(db, [Handled], { runnerPool: false });
+    await runJobs(50);
+    expect(await runnerConnections()).toBe(0);
+  });
+
+  it('falls back to the Prisma client, and says so, when it cannot read the adapter\'s connection settings', async () => {
+    // Prisma keeps the adapter in a private field; a client that hides it stands for an adapter
+    // whose settings are not where Doctor Job looks.
+    const hidden = new Proxy(db.prisma, {
+      get: (target, key) => {
+        if (key === '_engineConfig') return undefined;
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    app = await startOutboxApp({ ...db, prisma: hidden }, [Handled], { notify: false });
+    expect(app.logs.of('warn').join('\n')).toContain("runnerPool: the connection settings of the Prisma client's adapter could not be read");
+    await runJobs(20);
+    expect(await runnerConnections()).toBe(0);
+  });
+});

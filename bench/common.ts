@@ -3,10 +3,20 @@
  * settings from the environment, the systems' configurations, database helpers.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+
+/**
+ * The repository root. The bench runs compiled (from .bench-build/bench) or from source
+ * (bench/): either way the nearest package.json up the tree is the repository's.
+ */
+export const ROOT = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+})();
 
 export type SystemName = 'doctor-job' | 'graphile-worker' | 'pg-boss' | 'raw';
 export const SYSTEMS: SystemName[] = ['doctor-job', 'graphile-worker', 'pg-boss', 'raw'];
@@ -149,7 +159,7 @@ export async function dropDatabase(name: string): Promise<void> {
 
 /** Doctor Job's own migration SQL (the raw floor uses the same table). */
 export function doctorJobMigrationSql(): string {
-  return readFileSync(join(__dirname, '..', 'prisma', 'postgresql', 'migrations', '20261128000000_doctor_job', 'migration.sql'), 'utf8');
+  return readFileSync(join(ROOT, 'prisma', 'postgresql', 'migrations', '20261128000000_doctor_job', 'migration.sql'), 'utf8');
 }
 
 /** The business table of the overhead workload. */

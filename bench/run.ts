@@ -19,13 +19,13 @@ import {
   sleep,
   wallNow,
   withClient,
+  ROOT,
   type OrchestratorMessage,
   type SystemName,
   type WorkerMessage,
 } from './common';
 import { loadSystem, type Producer } from './systems/types';
 
-const ROOT = join(__dirname, '..');
 const output: string[] = [];
 function out(line = ''): void {
   output.push(line);
@@ -50,9 +50,12 @@ interface WorkerHandle {
 }
 
 function spawnWorker(system: SystemName, url: string, mode: 'drain' | 'latency', variant = 'default'): WorkerHandle {
-  const child = fork(join(__dirname, 'worker.ts'), [], {
+  // Compiled (npm run bench): the worker is plain JS next to this file, and loads Doctor Job
+  // from dist/ as an installed package would be loaded. From source: through @swc-node/register.
+  const compiled = __filename.endsWith('.js');
+  const child = fork(join(__dirname, compiled ? 'worker.js' : 'worker.ts'), [], {
     cwd: ROOT,
-    execArgv: ['-r', '@swc-node/register', ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+    execArgv: [...(compiled ? [] : ['-r', '@swc-node/register']), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.sample.json', BENCH_SYSTEM: system, BENCH_DB_URL: url, BENCH_MODE: mode, BENCH_VARIANT: variant },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -476,7 +479,7 @@ async function main(): Promise<number> {
   out('\nJSON:');
   out(JSON.stringify(json, null, 2));
   if (process.env.BENCH_SAVE !== '0') {
-    const dir = join(__dirname, 'results');
+    const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const base = settings.quick ? 'quick' : 'latest';
     writeFileSync(join(dir, `${base}.txt`), output.join('\n') + '\n');

@@ -1,12 +1,14 @@
 /** Doctor Job: a real Nest application context with ScheduleModule.forRoot() + DoctorJobModule.forRoot(). */
 import 'reflect-metadata';
+import { join } from 'node:path';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { DoctorJobModule, JobHandler, OutboxRunner, OutboxService } from 'doctor-job';
-import { createPrismaClient, type PrismaService } from '../../sample/database/prisma.service';
-import { BUSINESS_TABLE_SQL, doctorJobConfig } from '../common';
-import { BUSINESS_INSERT, customer, observerPool, type Consumer, type OnJob, type Payload, type Producer } from './types';
+import type { PrismaClient } from '../../generated/postgresql/client';
+import { applyMigrations } from '../../sample/database/migrate';
+import { BUSINESS_TABLE_SQL, doctorJobConfig, ROOT } from '../common';
+import { BUSINESS_INSERT, customer, observerPool, plainPrisma, type Consumer, type OnJob, type Payload, type Producer } from './types';
 
 export const JOB_TYPE = 'benchNoop';
 let sink: OnJob = () => {};
@@ -27,12 +29,20 @@ interface DoctorJobApp {
   app: INestApplicationContext;
   outbox: OutboxService<Record<string, Payload>>;
   runner: OutboxRunner;
-  prisma: PrismaService;
+  prisma: PrismaClient;
   close(): Promise<void>;
 }
 
-async function boot(url: string, options: { autoStart: boolean; pollIntervalMs: number; batchSize: number; concurrency: number }): Promise<DoctorJobApp> {
-  const prisma = await createPrismaClient(url); // migrated: Doctor Job's tables (and the sample's)
+async function boot(
+  url: string,
+  options: { autoStart: boolean; pollIntervalMs: number; batchSize: number; concurrency: number },
+  migrate: boolean,
+): Promise<DoctorJobApp> {
+  // The app's client: Prisma 7 with @prisma/adapter-pg only. The producer (in the orchestrator)
+  // migrates the database (Doctor Job's tables and the sample's) before any worker starts; a
+  // worker whose handlers make no Prisma query never starts Prisma's query compiler (about 50 MB).
+  const prisma = plainPrisma(url);
+  if (migrate) await applyMigrations(prisma, 'postgresql', join(ROOT, 'prisma', 'postgresql', 'migrations'));
   const app = await NestFactory.createApplicationContext(
     {
       module: BenchAppModule,
@@ -85,14 +95,14 @@ async function producerOf(url: string, dj: DoctorJobApp, ownsApp: boolean): Prom
 
 /** The orchestrator's producer: an app with the handler registered and `autoStart: false` (a producer-only instance). */
 export async function makeProducer(url: string): Promise<Producer> {
-  return producerOf(url, await boot(url, { ...doctorJobConfig.default, autoStart: false }), true);
+  return producerOf(url, await boot(url, { ...doctorJobConfig.default, autoStart: false }, true), true);
 }
 
 export async function makeConsumer(url: string, variant: string, onJob: OnJob): Promise<Consumer> {
   sink = onJob;
   const config = variant === 'fastPoll' ? doctorJobConfig.fastPoll : doctorJobConfig.default;
   // autoStart false so that booting is not timed; start() is the runner's public start().
-  const dj = await boot(url, { ...config, autoStart: false });
+  const dj = await boot(url, { ...config, autoStart: false }, false);
   return {
     start: async () => dj.runner.start(),
     stop: () => dj.close(),

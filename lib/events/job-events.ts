@@ -49,6 +49,8 @@ type Listener = (event: JobEvent) => void;
 export class JobEvents {
   private readonly logger = new Logger(JobEvents.name);
   private readonly listeners = new Set<{ name: JobEventName | '*'; listener: Listener }>();
+  /** Listeners per event name ('*' counts for every name). */
+  private readonly counts = new Map<JobEventName | '*', number>();
 
   /** Every event, as an Observable. */
   readonly events$ = new Observable<JobEvent>((subscriber) => this.on('*', (event) => subscriber.next(event)));
@@ -59,7 +61,15 @@ export class JobEvents {
   on(name: JobEventName | '*', listener: Listener): () => void {
     const entry = { name, listener };
     this.listeners.add(entry);
-    return () => this.listeners.delete(entry);
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    return () => {
+      if (this.listeners.delete(entry)) this.counts.set(name, this.counts.get(name)! - 1);
+    };
+  }
+
+  /** @internal whether an event of that name has any listener (the runner skips building it otherwise) */
+  has(name: JobEventName): boolean {
+    return (this.counts.get(name) ?? 0) > 0 || (this.counts.get('*') ?? 0) > 0;
   }
 
   /** @internal the runner's side */

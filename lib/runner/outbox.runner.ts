@@ -17,7 +17,8 @@ import { backoffDelay } from './backoff';
 class RunningJob {
   /** The key of `running`: job id + claim token. */
   readonly key: string;
-  done!: Promise<void>;
+  /** Time in the handler, once it succeeded (for the job.succeeded event). */
+  durationMs = 0;
   /** Released on shutdown, or its lease was lost: its outcome must not be written. */
   relinquished = false;
   /** Created when the handler first reads `signal` (most never do: an AbortController per job is not free). */
@@ -63,6 +64,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private readonly running = new Map<string, RunningJob>();
   /** Claims not yet settled (running, or writing their outcome). */
   private readonly unsettled = new Set<RunningJob>();
+  /** stop() waiting for `unsettled` to empty. */
+  private settledWaiters: (() => void)[] = [];
   /** Handlers running now, per job type (for handlers with their own `concurrency`). */
   private readonly runningByType = new Map<string, number>();
   private active = false;
@@ -74,7 +77,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private heartbeat?: NodeJS.Timeout;
   private heartbeatBusy = false;
   /** Successes waiting for the next batched DELETE. */
-  private completions: { entry: RunningJob; resolve: (held: boolean) => void; reject: (error: unknown) => void }[] = [];
+  private completions: RunningJob[] = [];
   private stopListening?: () => Promise<void>;
   private listenerDown = false;
 
@@ -133,7 +136,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs)));
     const settled = (async () => {
       await this.loop;
-      await Promise.all([...this.unsettled].map((entry) => entry.done));
+      if (this.unsettled.size > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
     })();
     const finished = this.unsettled.size;
     const outcome = await Promise.race([settled, timedOut]);
@@ -206,12 +209,23 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     this.running.set(entry.key, entry);
     this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.unsettled.add(entry);
-    entry.done = this.execute(entry)
-      .catch((error) => this.logger.error(`Job ${job.id} (${job.type}): unexpected runner error: ${toJobError(error).message}`))
-      .finally(() => {
-        this.unsettled.delete(entry);
+    this.execute(entry).then(
+      (batched) => {
         this.freeSlot(entry);
-      });
+        if (!batched) this.settled(entry);
+      },
+      (error) => {
+        this.logger.error(`Job ${job.id} (${job.type}): unexpected runner error: ${toJobError(error).message}`);
+        this.freeSlot(entry);
+        this.settled(entry);
+      },
+    );
+  }
+
+  /** The claim's outcome is written (or given up): stop() no longer waits for it. */
+  private settled(entry: RunningJob): void {
+    if (!this.unsettled.delete(entry) || this.unsettled.size > 0) return;
+    for (const wake of this.settledWaiters.splice(0)) wake();
   }
 
   /** Rejects when `timeoutMs` passes first, aborting the handler's signal; the handler may go on. */
@@ -235,7 +249,11 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     if (this.moreDue && this.active) void this.poll();
   }
 
-  private async execute(entry: RunningJob): Promise<void> {
+  /**
+   * Runs the handler and writes its outcome. Resolves to true when a success was handed to the
+   * batched DELETE, which settles the claim itself; false once the outcome is written otherwise.
+   */
+  private async execute(entry: RunningJob): Promise<boolean> {
     const { job } = entry;
     const handler = this.registry.get(job.type);
     if (job.attempt > job.maxAttempts) return this.deadLetter(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
@@ -251,7 +269,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       payload = checked.value;
     }
     const started = Date.now();
-    this.events.emit({ name: 'job.started', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts });
+    if (this.events.has('job.started')) {
+      this.events.emit({ name: 'job.started', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts });
+    }
     try {
       const running = handler.invoke(payload, {
         id: job.id,
@@ -266,39 +286,50 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       await (handler.timeoutMs ? this.withTimeout(running, handler.timeoutMs, entry) : running);
     } catch (thrown) {
       this.freeSlot(entry);
-      if (entry.relinquished) return;
+      if (entry.relinquished) return false;
       const error = toJobError(thrown);
       const durationMs = Date.now() - started;
       if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return this.deadLetter(entry, error, durationMs);
       return this.retry(entry, handler, error, durationMs);
     }
-    const durationMs = Date.now() - started;
+    entry.durationMs = Date.now() - started;
     this.freeSlot(entry);
-    if (entry.relinquished) return;
-    if (await this.settle(entry, 'complete', () => this.complete(entry))) {
-      this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs });
-    }
+    if (entry.relinquished) return false;
+    this.complete(entry);
+    return true;
   }
 
   /**
    * Queues a success for the next batched DELETE: every handler that finishes in the same turn of
-   * the event loop is settled by one statement. Resolves to whether the claim still held.
+   * the event loop is settled by one statement, which then settles each claim.
    */
-  private complete(entry: RunningJob): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.completions.push({ entry, resolve, reject });
-      if (this.completions.length === 1) setImmediate(() => void this.flushCompletions());
-    });
+  private complete(entry: RunningJob): void {
+    this.completions.push(entry);
+    if (this.completions.length === 1) setImmediate(() => void this.flushCompletions());
   }
 
   private async flushCompletions(): Promise<void> {
     const batch = this.completions;
     this.completions = [];
+    let lost: Set<string>;
     try {
-      const lost = await this.host.store.complete(batch.map(({ entry }) => ({ id: entry.job.id, token: entry.token })));
-      for (const { entry, resolve } of batch) resolve(!lost.has(entry.key));
+      lost = await this.host.store.complete(batch.map((entry) => ({ id: entry.job.id, token: entry.token })));
+      this.databaseAnswered();
     } catch (error) {
-      for (const { reject } of batch) reject(error);
+      // Not deleted: each job runs again once its lease ends (at-least-once).
+      this.databaseFailed(`complete ${batch.length === 1 ? `job ${batch[0].job.id}` : `${batch.length} jobs`}`, error);
+      for (const entry of batch) this.settled(entry);
+      return;
+    }
+    const announce = this.events.has('job.succeeded');
+    for (const entry of batch) {
+      const { job } = entry;
+      if (lost.has(entry.key)) {
+        if (!entry.relinquished) this.logger.warn(CLAIM_LOST(job.id, job.type, 'complete', this.options.leaseMs));
+      } else if (announce) {
+        this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs: entry.durationMs });
+      }
+      this.settled(entry);
     }
   }
 
@@ -325,19 +356,21 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     }
   }
 
-  private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError, durationMs: number): Promise<void> {
+  private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError, durationMs: number): Promise<false> {
     const { job, token } = entry;
     const delay = backoffDelay(job.attempt, { ...this.options.backoff, ...handler.backoff });
     if (await this.settle(entry, 'retry', () => this.host.store.retry(job.id, token, delay, error))) {
       this.events.emit({ name: 'job.failed', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error, nextAttemptInMs: delay });
     }
+    return false;
   }
 
-  private async deadLetter(entry: RunningJob, error: JobError, durationMs?: number): Promise<void> {
+  private async deadLetter(entry: RunningJob, error: JobError, durationMs?: number): Promise<false> {
     const { job, token } = entry;
     if (await this.settle(entry, 'dead-letter', () => this.host.store.deadLetter(job.id, token, error))) {
       this.events.emit({ name: 'job.dead-lettered', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error });
     }
+    return false;
   }
 
   /** Runs a fenced settle; false when the claim was lost (lease expired and taken) or the database failed. */
@@ -345,12 +378,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     try {
       const ok = await write();
       this.databaseAnswered();
-      if (!ok && !entry.relinquished) {
-        this.logger.warn(
-          `Job ${entry.job.id} (${entry.job.type}): ${what} skipped, its claim no longer holds ` +
-            `(the lease of ${this.options.leaseMs} ms ran out and the job was claimed again, or it was released).`,
-        );
-      }
+      if (!ok && !entry.relinquished) this.logger.warn(CLAIM_LOST(entry.job.id, entry.job.type, what, this.options.leaseMs));
       return ok;
     } catch (error) {
       this.databaseFailed(`${what} job ${entry.job.id}`, error);
@@ -399,7 +427,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     // Their handlers may go on (they were asked to stop); they no longer count as running.
     this.running.clear();
     this.runningByType.clear();
-    for (const entry of entries) this.unsettled.delete(entry);
+    for (const entry of entries) this.settled(entry);
     this.logger.warn(
       `Shutdown timeout (${this.options.shutdownTimeoutMs} ms) passed with ${entries.length} handler(s) still running: ` +
         `aborted them and released ${count} job(s) for another worker, attempt not consumed.`,
@@ -451,6 +479,10 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     );
   }
 }
+
+const CLAIM_LOST = (id: string, type: string, what: string, leaseMs: number) =>
+  `Job ${id} (${type}): ${what} skipped, its claim no longer holds ` +
+  `(the lease of ${leaseMs} ms ran out and the job was claimed again, or it was released).`;
 
 function toJobError(thrown: unknown): JobError {
   if (thrown instanceof Error) return { message: thrown.message || thrown.name, stack: thrown.stack };

@@ -91,7 +91,8 @@ export class PostgresqlJobStore implements JobStore {
          FOR UPDATE SKIP LOCKED
        ) AS due
        WHERE j."id" = due."id"
-       RETURNING j."id"::text AS "id", j."type", j."payload"::text AS "payload", j."attempts", j."max_attempts", j."created_at"`,
+       RETURNING j."id"::text AS "id", j."type", j."payload"::text AS "payload", j."attempts", j."max_attempts",
+                 (extract(epoch FROM j."created_at") * 1000)::float8 AS "created_at"`,
       [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null],
     );
     return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
@@ -108,16 +109,18 @@ export class PostgresqlJobStore implements JobStore {
       else byToken.set(token, [id]);
     }
     const rows = await this.runnerSql.rows<{ claim: string }>(
+      // The ids of a token travel as one array, so the DELETE finds them by the primary key
+      // (id = ANY(ids)) whatever the planner guesses about the JSON's size.
       `WITH c AS (
-         SELECT (g->>'t')::uuid AS "token", i::bigint AS "id"
-         FROM jsonb_array_elements($1::jsonb) AS g, jsonb_array_elements_text(g->'i') AS i
+         SELECT (g->>'t')::uuid AS "token", ARRAY(SELECT jsonb_array_elements_text(g->'i'))::bigint[] AS "ids"
+         FROM jsonb_array_elements($1::jsonb) AS g
        ), d AS (
          DELETE FROM "doctor_job" AS j USING c
-         WHERE j."id" = c."id" AND j."claim_token" = c."token"
+         WHERE j."id" = ANY(c."ids") AND j."claim_token" = c."token"
          RETURNING j."id", j."claim_token"
        )
-       SELECT c."id"::text || ':' || c."token"::text AS "claim" FROM c
-       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`,
+       SELECT lost."id"::text || ':' || c."token"::text AS "claim" FROM c, unnest(c."ids") AS lost("id")
+       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = lost."id" AND d."claim_token" = c."token")`,
       [JSON.stringify(Array.from(byToken, ([t, i]) => ({ t, i })))],
     );
     return new Set(rows.map((row) => row.claim));

@@ -45,7 +45,14 @@ export class JobHandlerExplorer implements OnModuleInit {
           timeoutMs: meta.timeoutMs,
           concurrency: meta.concurrency,
           cron: meta.cron,
-          invoke: (payload, context) => Promise.resolve().then(() => method.call(instance, payload, context)),
+          // A handler that throws before returning a promise fails its job like one that rejects.
+          invoke: (payload, context) => {
+            try {
+              return Promise.resolve(method.call(instance, payload, context));
+            } catch (error) {
+              return Promise.reject(error);
+            }
+          },
         });
       }
     }

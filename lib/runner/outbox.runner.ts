@@ -8,13 +8,13 @@ import { JobTimeoutError } from '../errors/job-timeout.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import { JobHandlerRegistry, type RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
-import type { ClaimedJob, JobError } from '../store/job-store.interface';
+import type { Claim, ClaimedJob, JobError } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import { JobEvents } from '../events/job-events';
 import { backoffDelay } from './backoff';
 
 /** A claimed job from its handler's start until its outcome is written. */
-class RunningJob {
+class RunningJob implements Claim {
   /** The key of `running`: job id + claim token. */
   readonly key: string;
   /** Time in the handler, once it succeeded (for the job.succeeded event). */
@@ -30,6 +30,10 @@ class RunningJob {
     readonly token: string,
   ) {
     this.key = `${job.id}:${token}`;
+  }
+
+  get id(): string {
+    return this.job.id;
   }
 
   get signal(): AbortSignal {
@@ -153,7 +157,11 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       this.pollAgain = true;
       return this.loop;
     }
-    this.loop = this.claimLoop().finally(() => (this.loop = null));
+    this.loop = this.claimLoop().finally(() => {
+      this.loop = null;
+      // A wake-up that came after the loop's last look at pollAgain, but before it ended.
+      if (this.pollAgain && this.active) void this.poll();
+    });
     return this.loop;
   }
 
@@ -209,17 +217,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     this.running.set(entry.key, entry);
     this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.unsettled.add(entry);
-    this.execute(entry).then(
-      (batched) => {
-        this.freeSlot(entry);
-        if (!batched) this.settled(entry);
-      },
-      (error) => {
-        this.logger.error(`Job ${job.id} (${job.type}): unexpected runner error: ${toJobError(error).message}`);
-        this.freeSlot(entry);
-        this.settled(entry);
-      },
-    );
+    void this.execute(entry);
   }
 
   /** The claim's outcome is written (or given up): stop() no longer waits for it. */
@@ -250,10 +248,21 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   /**
-   * Runs the handler and writes its outcome. Resolves to true when a success was handed to the
-   * batched DELETE, which settles the claim itself; false once the outcome is written otherwise.
+   * Runs a claimed job to its end: the handler, then its outcome. A success is handed to the
+   * batched DELETE, which settles the claim; any other outcome is written here.
    */
-  private async execute(entry: RunningJob): Promise<boolean> {
+  private async execute(entry: RunningJob): Promise<void> {
+    let batched = false;
+    try {
+      batched = await this.runHandler(entry);
+    } catch (error) {
+      this.logger.error(`Job ${entry.job.id} (${entry.job.type}): unexpected runner error: ${toJobError(error).message}`);
+    }
+    this.freeSlot(entry);
+    if (!batched) this.settled(entry);
+  }
+
+  private async runHandler(entry: RunningJob): Promise<boolean> {
     const { job } = entry;
     const handler = this.registry.get(job.type);
     if (job.attempt > job.maxAttempts) return this.deadLetter(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
@@ -313,7 +322,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     this.completions = [];
     let lost: Set<string>;
     try {
-      lost = await this.host.store.complete(batch.map((entry) => ({ id: entry.job.id, token: entry.token })));
+      lost = await this.host.store.complete(batch);
       this.databaseAnswered();
     } catch (error) {
       // Not deleted: each job runs again once its lease ends (at-least-once).

@@ -97,7 +97,7 @@ export class MariadbJobStore implements JobStore {
          WHERE (\`id\`, \`claim_token\`) IN (
            SELECT CAST(c.\`id\` AS UNSIGNED), c.\`token\` FROM JSON_TABLE(?, '$[*]' COLUMNS (\`id\` VARCHAR(20) PATH '$.id', \`token\` VARCHAR(36) ${TEXT} PATH '$.token')) AS c)
          RETURNING CAST(\`id\` AS CHAR) AS \`id\`, \`claim_token\``,
-        JSON.stringify(claims),
+        JSON.stringify(claims.map(({ id, token }) => ({ id, token }))),
       );
       return lostClaims(claims, rows);
     });

@@ -49,7 +49,7 @@ export class PostgresqlJobStore implements JobStore {
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     // pg_notify in the same statement: delivered on commit, folded into one per transaction.
-    const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(
+    const rows = jobs.length === 1 ? await this.insertOne(tx, jobs[0]) : await tx.$queryRawUnsafe<Record<string, unknown>[]>(
       `WITH inserted AS (
          INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
          SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int, (e.j->>'priority')::int,
@@ -71,6 +71,27 @@ export class PostgresqlJobStore implements JobStore {
       JSON.stringify(missing),
     );
     return idsInOrder(jobs, rows, new Map(existing.map((row) => [row.dedup_key, row.id])));
+  }
+
+  /** One job (the common enqueue): plain parameters, no JSON to unpack on the server. */
+  private async insertOne(tx: TransactionClientLike, job: NewJob): Promise<Record<string, unknown>[]> {
+    return tx.$queryRawUnsafe<Record<string, unknown>[]>(
+      `WITH inserted AS (
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
+         VALUES ($1, $2::jsonb, $3::int, $4::int, $5, $6, COALESCE($7::timestamptz, now() + $8::bigint * interval '1 millisecond'))
+         ON CONFLICT ("dedup_key") DO NOTHING
+         RETURNING "id", "dedup_key"
+       )
+       SELECT inserted."id"::text AS "id", inserted."dedup_key" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
+      job.type,
+      job.payload,
+      job.maxAttempts,
+      job.priority,
+      job.orderingKey ?? null,
+      job.dedupKey ?? null,
+      job.runAt ? job.runAt.toISOString() : null,
+      job.delayMs ?? 0,
+    );
   }
 
   async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {

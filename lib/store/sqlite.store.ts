@@ -79,7 +79,7 @@ export class SqliteJobStore implements JobStore {
        WHERE EXISTS (SELECT 1 FROM json_each(?) AS c
                      WHERE CAST(c."value" ->> '$.id' AS INTEGER) = "doctor_job"."id" AND c."value" ->> '$.token' = "doctor_job"."claim_token")
        RETURNING "id", "claim_token"`,
-      JSON.stringify(claims),
+      JSON.stringify(claims.map(({ id, token }) => ({ id, token }))),
     );
     return lostClaims(claims, rows);
   }

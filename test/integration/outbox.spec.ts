@@ -55,6 +55,12 @@ class Handlers {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
+  /** Synchronous, no DTO: the runner calls it in the same turn as it claims. */
+  @JobHandler('quick')
+  quick(payload: unknown, context: JobContext) {
+    this.calls.push({ type: 'quick', payload, context });
+  }
+
   @JobHandler('slow')
   async slow(payload: unknown, context: JobContext) {
     this.calls.push({ type: 'slow', payload, context });
@@ -159,7 +165,7 @@ eachDialect('outbox', (dialect) => {
       const unknown = await attempt((t) => app.outbox.enqueue(t, 'sendInvoice', {}));
       expect(unknown).toBeInstanceOf(EnqueueError);
       expect(unknown?.message).toBe(
-        'Unknown job type "sendInvoice": no @JobHandler is registered for it. Registered types: "broken", "count", "fatal", "flaky", "short", "slow".',
+        'Unknown job type "sendInvoice": no @JobHandler is registered for it. Registered types: "broken", "count", "fatal", "flaky", "quick", "short", "slow".',
       );
 
       const invalid = await attempt((t) => app.outbox.enqueue(t, 'count', { n: -1 }));
@@ -322,6 +328,16 @@ eachDialect('outbox', (dialect) => {
       await waitFor('delayed job ran', () => handlers.of('count').length === 1);
       expect(handlers.of('count')[0].payload).toEqual({ n: 1 });
       expect(await db.countJobs()).toBe(1);
+    });
+
+    it('drains a backlog of many batches at once, without waiting for the poll interval', async () => {
+      // Polling an hour apart and no notifications: only the claim loop's own "more is due" can
+      // take the batches after the first.
+      await start({ batchSize: 5, concurrency: 5, pollIntervalMs: 3_600_000, notify: false, autoStart: false });
+      await tx((t) => app.outbox.enqueueMany(t, Array.from({ length: 60 }, (_, n) => ({ type: 'quick' as const, payload: { n } }))));
+      app.runner.start();
+      await waitFor('all 60 ran', () => handlers.of('quick').length === 60, 5_000);
+      await waitFor('the queue is empty', async () => (await db.countJobs()) === 0, 5_000);
     });
 
     it('never runs more handlers at once than its concurrency', async () => {

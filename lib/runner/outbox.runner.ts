@@ -6,6 +6,7 @@ import { LEASE_EXPIRED_ON_LAST_ATTEMPT, LEASE_LOST, NO_HANDLER_AT_RUN, NO_SCHEDU
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { JobTimeoutError } from '../errors/job-timeout.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
+import type { JobContext } from '../handlers/job-context.interface';
 import { JobHandlerRegistry, type RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
 import type { Claim, ClaimedJob, JobError } from '../store/job-store.interface';
@@ -17,6 +18,8 @@ import { backoffDelay } from './backoff';
 class RunningJob implements Claim {
   /** The key of `running`: job id + claim token. */
   readonly key: string;
+  /** When the handler started (Date.now()). */
+  startedAt = 0;
   /** Time in the handler, once it succeeded (for the job.succeeded event). */
   durationMs = 0;
   /** Released on shutdown, or its lease was lost: its outcome must not be written. */
@@ -48,6 +51,30 @@ class RunningJob implements Claim {
     if (this.abortReason !== undefined) return;
     this.abortReason = reason;
     this.controller?.abort(reason);
+  }
+}
+
+/** What the handler is told about its job; `signal` is made on first read. */
+class HandlerContext implements JobContext {
+  readonly id: string;
+  readonly type: string;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly createdAt: Date;
+  readonly #entry: RunningJob;
+
+  constructor(entry: RunningJob) {
+    const { job } = entry;
+    this.id = job.id;
+    this.type = job.type;
+    this.attempt = job.attempt;
+    this.maxAttempts = job.maxAttempts;
+    this.createdAt = job.createdAt;
+    this.#entry = entry;
+  }
+
+  get signal(): AbortSignal {
+    return this.#entry.signal;
   }
 }
 
@@ -217,7 +244,16 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     this.running.set(entry.key, entry);
     this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.unsettled.add(entry);
-    void this.execute(entry);
+    const handler = this.registry.get(job.type);
+    if (handler && !handler.payload && !handler.timeoutMs && job.attempt <= job.maxAttempts) {
+      // The common case, without an async function per job: no payload to validate, no timeout to race.
+      this.invoke(entry, handler, job.payload).then(
+        () => this.succeeded(entry),
+        (thrown) => this.failed(entry, handler, thrown),
+      );
+    } else {
+      void this.execute(entry, handler);
+    }
   }
 
   /** The claim's outcome is written (or given up): stop() no longer waits for it. */
@@ -248,64 +284,87 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   /**
-   * Runs a claimed job to its end: the handler, then its outcome. A success is handed to the
-   * batched DELETE, which settles the claim; any other outcome is written here.
+   * A claimed job that is not the common case: its lease ran out on its last attempt, it has no
+   * handler, its payload must pass a DTO, or its handler has a timeout.
    */
-  private async execute(entry: RunningJob): Promise<void> {
-    let batched = false;
+  private async execute(entry: RunningJob, handler: RegisteredHandler | undefined): Promise<void> {
+    const { job } = entry;
     try {
-      batched = await this.runHandler(entry);
+      if (job.attempt > job.maxAttempts) return await this.writeOutcome(entry, () => this.deadLetter(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) }));
+      if (!handler) return await this.writeOutcome(entry, () => this.deadLetter(entry, { message: NO_HANDLER_AT_RUN(job.type) }));
+      let payload: unknown = job.payload;
+      if (handler.payload) {
+        const checked = await toDto(handler.payload, job.payload);
+        if ('problems' in checked) {
+          const message = `The payload fails ${handler.payload.name}:\n  - ${checked.problems.join('\n  - ')}`;
+          return await this.writeOutcome(entry, () => this.deadLetter(entry, { message }));
+        }
+        payload = checked.value;
+      }
+      const running = this.invoke(entry, handler, payload);
+      try {
+        await (handler.timeoutMs ? this.withTimeout(running, handler.timeoutMs, entry) : running);
+      } catch (thrown) {
+        return this.failed(entry, handler, thrown);
+      }
+      this.succeeded(entry);
     } catch (error) {
-      this.logger.error(`Job ${entry.job.id} (${entry.job.type}): unexpected runner error: ${toJobError(error).message}`);
+      this.unexpected(entry, error);
     }
-    this.freeSlot(entry);
-    if (!batched) this.settled(entry);
   }
 
-  private async runHandler(entry: RunningJob): Promise<boolean> {
+  /** Starts the handler (a handler that throws at once gives a rejected promise). */
+  private invoke(entry: RunningJob, handler: RegisteredHandler, payload: unknown): Promise<unknown> {
     const { job } = entry;
-    const handler = this.registry.get(job.type);
-    if (job.attempt > job.maxAttempts) return this.deadLetter(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
-    if (!handler) return this.deadLetter(entry, { message: NO_HANDLER_AT_RUN(job.type) });
-
-    let payload: unknown = job.payload;
-    if (handler.payload) {
-      const checked = await toDto(handler.payload, job.payload);
-      if ('problems' in checked) {
-        const message = `The payload fails ${handler.payload.name}:\n  - ${checked.problems.join('\n  - ')}`;
-        return this.deadLetter(entry, { message });
-      }
-      payload = checked.value;
-    }
-    const started = Date.now();
+    entry.startedAt = Date.now();
     if (this.events.has('job.started')) {
       this.events.emit({ name: 'job.started', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts });
     }
+    return handler.invoke(payload, new HandlerContext(entry));
+  }
+
+  /** The handler returned: its slot frees at once, and its job joins the next batched DELETE. */
+  private succeeded(entry: RunningJob): void {
     try {
-      const running = handler.invoke(payload, {
-        id: job.id,
-        type: job.type,
-        attempt: job.attempt,
-        maxAttempts: job.maxAttempts,
-        createdAt: job.createdAt,
-        get signal() {
-          return entry.signal;
-        },
-      });
-      await (handler.timeoutMs ? this.withTimeout(running, handler.timeoutMs, entry) : running);
-    } catch (thrown) {
+      entry.durationMs = Date.now() - entry.startedAt;
       this.freeSlot(entry);
-      if (entry.relinquished) return false;
-      const error = toJobError(thrown);
-      const durationMs = Date.now() - started;
-      if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return this.deadLetter(entry, error, durationMs);
-      return this.retry(entry, handler, error, durationMs);
+      if (entry.relinquished) return this.settled(entry);
+      this.complete(entry);
+    } catch (error) {
+      this.unexpected(entry, error);
     }
-    entry.durationMs = Date.now() - started;
+  }
+
+  /** The handler threw or timed out: the job is retried after a backoff, or dead-lettered. */
+  private failed(entry: RunningJob, handler: RegisteredHandler, thrown: unknown): void {
+    try {
+      this.freeSlot(entry);
+      if (entry.relinquished) return this.settled(entry);
+      const { job } = entry;
+      const error = toJobError(thrown);
+      const durationMs = Date.now() - entry.startedAt;
+      const final = thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts;
+      void this.writeOutcome(entry, () => (final ? this.deadLetter(entry, error, durationMs) : this.retry(entry, handler, error, durationMs)));
+    } catch (error) {
+      this.unexpected(entry, error);
+    }
+  }
+
+  /** Writes an outcome other than success (the writes log their own database failures). */
+  private async writeOutcome(entry: RunningJob, write: () => Promise<void>): Promise<void> {
     this.freeSlot(entry);
-    if (entry.relinquished) return false;
-    this.complete(entry);
-    return true;
+    try {
+      await write();
+    } catch (error) {
+      this.logger.error(`Job ${entry.job.id} (${entry.job.type}): unexpected runner error: ${toJobError(error).message}`);
+    }
+    this.settled(entry);
+  }
+
+  private unexpected(entry: RunningJob, error: unknown): void {
+    this.logger.error(`Job ${entry.job.id} (${entry.job.type}): unexpected runner error: ${toJobError(error).message}`);
+    this.freeSlot(entry);
+    this.settled(entry);
   }
 
   /**
@@ -365,21 +424,19 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     }
   }
 
-  private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError, durationMs: number): Promise<false> {
+  private async retry(entry: RunningJob, handler: RegisteredHandler, error: JobError, durationMs: number): Promise<void> {
     const { job, token } = entry;
     const delay = backoffDelay(job.attempt, { ...this.options.backoff, ...handler.backoff });
     if (await this.settle(entry, 'retry', () => this.host.store.retry(job.id, token, delay, error))) {
       this.events.emit({ name: 'job.failed', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error, nextAttemptInMs: delay });
     }
-    return false;
   }
 
-  private async deadLetter(entry: RunningJob, error: JobError, durationMs?: number): Promise<false> {
+  private async deadLetter(entry: RunningJob, error: JobError, durationMs?: number): Promise<void> {
     const { job, token } = entry;
     if (await this.settle(entry, 'dead-letter', () => this.host.store.deadLetter(job.id, token, error))) {
       this.events.emit({ name: 'job.dead-lettered', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error });
     }
-    return false;
   }
 
   /** Runs a fenced settle; false when the claim was lost (lease expired and taken) or the database failed. */

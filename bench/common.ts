@@ -53,6 +53,8 @@ export const settings = {
   memoryJobs: intEnv('BENCH_MEMORY_JOBS', 200_000, 20_000),
   memoryPeers: process.env.BENCH_MEMORY_PEERS !== '0',
   scaleJobs: intEnv('BENCH_SCALE_JOBS', 20_000, 5_000),
+  /** Drains (and each scale step) run this many times; the run with the median rate is reported. */
+  repeats: intEnv('BENCH_REPEATS', 3, 1),
   scaleWorkers: listEnv('BENCH_SCALE_WORKERS', '1,2,4').map(Number),
   scaleSystems: listEnv('BENCH_SCALE_SYSTEMS', 'doctor-job,raw') as SystemName[],
   rssSampleMs: intEnv('BENCH_RSS_SAMPLE_MS', 50, 50),

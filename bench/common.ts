@@ -3,7 +3,7 @@
  * settings from the environment, the systems' configurations, database helpers.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
@@ -107,7 +107,7 @@ export function describeConfig(system: SystemName): string {
     case 'doctor-job':
       return (
         `DoctorJobModule.forRoot: pollIntervalMs ${doctorJobConfig.default.pollIntervalMs}, batchSize ${doctorJobConfig.default.batchSize}, ` +
-        `concurrency ${doctorJobConfig.default.concurrency}, leaseMs 60000; Prisma 7 + @prisma/adapter-pg (pg pool max 10); ` +
+        `concurrency ${doctorJobConfig.default.concurrency}, leaseMs 60000; Prisma 7 + @prisma/adapter-pg (pg pool max 10) for enqueues, claims and settles through the runner pool (runnerPool default: pg, 2 connections); ` +
         `LISTEN/NOTIFY on; handler without DTO; latency also with the library defaults (batchSize 20, concurrency 10) and pollIntervalMs ${doctorJobConfig.fastPoll.pollIntervalMs}`
       );
     case 'graphile-worker':
@@ -159,9 +159,14 @@ export async function dropDatabase(name: string): Promise<void> {
   await withClient(settings.adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
-/** Doctor Job's own migration SQL (the raw floor uses the same table). */
+/** Doctor Job's own migrations, in order (the raw floor uses the same table, fill factor included). */
 export function doctorJobMigrationSql(): string {
-  return readFileSync(join(ROOT, 'prisma', 'postgresql', 'migrations', '20261128000000_doctor_job', 'migration.sql'), 'utf8');
+  const dir = join(ROOT, 'prisma', 'postgresql', 'migrations');
+  return readdirSync(dir)
+    .filter((name) => /^\d+_doctor_job/.test(name))
+    .sort()
+    .map((name) => readFileSync(join(dir, name, 'migration.sql'), 'utf8'))
+    .join('\n');
 }
 
 /** The business table of the overhead workload. */

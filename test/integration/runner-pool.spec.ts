@@ -56,6 +56,11 @@ describePostgres('the runner pool (PostgreSQL)', () => {
     await waitFor('the runner pool closed', async () => (await runnerConnections()) === 0);
   });
 
+  it('claims on a table that leaves half of each page free (so claims and heartbeats are HOT updates)', async () => {
+    const [row] = await db.query<{ reloptions: string[] | null }>(`SELECT "reloptions" FROM pg_class WHERE "relname" = 'doctor_job'`);
+    expect(row.reloptions).toContain('fillfactor=50');
+  });
+
   it('takes its size from runnerPool.max', async () => {
     app = await startOutboxApp(db, [Handled], { runnerPool: { max: 1 }, batchSize: 10, concurrency: 50 });
     await runJobs(200);

@@ -66,7 +66,7 @@ export const doctorJobConfig = {
   default: {
     pollIntervalMs: Number(process.env.BENCH_DJ_POLL_MS || 1_000),
     batchSize: Number(process.env.BENCH_DJ_BATCH || 1_000),
-    concurrency: Number(process.env.BENCH_DJ_CONCURRENCY || 1_000),
+    concurrency: Number(process.env.BENCH_DJ_CONCURRENCY || 2_000),
   },
   // The library's defaults (DEFAULT_OPTIONS) but for a shorter poll, for the latency workload.
   fastPoll: {
@@ -98,7 +98,7 @@ export const pgBossConfig = {
 /** The raw floor: plain pg, `loops` claim loops per process, each claiming `batchSize` jobs and deleting them in one statement. */
 export const rawConfig = {
   loops: Number(process.env.BENCH_RAW_LOOPS || 2),
-  batchSize: Number(process.env.BENCH_RAW_BATCH || 100),
+  batchSize: Number(process.env.BENCH_RAW_BATCH || 1000),
   pollIntervalMs: Number(process.env.BENCH_RAW_POLL_MS || 50),
 };
 

@@ -1,7 +1,8 @@
 /**
  * The raw floor: plain pg on a table of Doctor Job's shape (its own migration SQL). Claims a batch
- * with FOR UPDATE SKIP LOCKED (lease + token, as Doctor Job does), runs the handlers, and settles
- * the whole batch with one DELETE.
+ * with FOR UPDATE SKIP LOCKED (a lease in locked_until + a token, in the index order Doctor Job
+ * claims in, without its ordering-key and per-type checks), runs the handlers, and settles the
+ * whole batch with one DELETE.
  */
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
@@ -53,10 +54,10 @@ export async function makeConsumer(url: string, _variant: string, onJob: OnJob):
       const token = randomUUID();
       const { rows } = await pool.query<{ id: string; payload: Payload }>(
         `UPDATE "doctor_job" AS j
-         SET "run_at" = now() + interval '60 seconds', "attempts" = j."attempts" + 1, "claim_token" = $2::uuid
+         SET "locked_until" = now() + interval '60 seconds', "attempts" = j."attempts" + 1, "claim_token" = $2::uuid
          FROM (
-           SELECT "id" FROM "doctor_job" WHERE "run_at" <= now()
-           ORDER BY "run_at", "id" LIMIT $1::int
+           SELECT "id" FROM "doctor_job" WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
+           ORDER BY "priority" DESC, "run_at", "id" LIMIT $1::int
            FOR UPDATE SKIP LOCKED
          ) AS due
          WHERE j."id" = due."id"

@@ -9,9 +9,11 @@ export class JobEventLogger implements OnModuleInit {
   constructor(private readonly events: JobEvents) {}
 
   onModuleInit(): void {
-    this.events.on('job.succeeded', (e) => {
-      if (Logger.isLevelEnabled?.('debug') ?? true) this.logger.debug(`Job ${e.id} (${e.type}) succeeded in ${e.durationMs} ms`);
-    });
+    // One line per success, at debug level: listened to only when debug logging is on at start-up,
+    // so that a busy runner does not build an event per job for a line nobody prints.
+    if (Logger.isLevelEnabled?.('debug') ?? true) {
+      this.events.on('job.succeeded', (e) => this.logger.debug(`Job ${e.id} (${e.type}) succeeded in ${e.durationMs} ms`));
+    }
     this.events.on('job.failed', (e) =>
       this.logger.warn(`Job ${e.id} (${e.type}) failed attempt ${e.attempt}/${e.maxAttempts}: ${e.error.message}; next attempt in ${e.nextAttemptInMs} ms`),
     );

@@ -36,6 +36,11 @@ export class JobHandlerRegistry {
     return [...this.handlers.keys()].sort();
   }
 
+  /** Types whose handler has a `concurrency` limit of its own. */
+  limited(): Set<string> {
+    return new Set([...this.handlers.values()].filter((handler) => handler.concurrency !== undefined).map((handler) => handler.type));
+  }
+
   /** Handlers declared with a cron schedule. */
   recurring(): RegisteredHandler[] {
     return [...this.handlers.values()].filter((handler) => handler.cron !== undefined);

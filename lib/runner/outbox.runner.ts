@@ -16,8 +16,8 @@ import { backoffDelay } from './backoff';
 
 /** A claimed job from its handler's start until its outcome is written. */
 class RunningJob implements Claim {
-  /** The key of `running`: job id + claim token. */
-  readonly key: string;
+  /** Whether its outcome is written (or given up). */
+  settled = false;
   /** When the handler started (Date.now()). */
   startedAt = 0;
   /** Time in the handler, once it succeeded (for the job.succeeded event). */
@@ -32,11 +32,15 @@ class RunningJob implements Claim {
     readonly job: ClaimedJob,
     readonly token: string,
   ) {
-    this.key = `${job.id}:${token}`;
   }
 
   get id(): string {
     return this.job.id;
+  }
+
+  /** The claim as the store names lost ones: job id + claim token. */
+  get key(): string {
+    return `${this.job.id}:${this.token}`;
   }
 
   get signal(): AbortSignal {
@@ -80,8 +84,8 @@ class HandlerContext implements JobContext {
 
 /**
  * Claims due jobs and runs their handlers: polls on an interval registered in SchedulerRegistry,
- * and claims again at once while a claim comes back full and slots are free. One claim loop at
- * a time per app instance; at most `concurrency` handlers at once. While a handler runs, a
+ * and claims again at once while claims bring jobs and slots are free. One claim loop per app
+ * instance, with up to two claims in flight (see claimLane); at most `concurrency` handlers at once. While a handler runs, a
  * heartbeat extends its lease, so a long handler is not claimed by another worker.
  */
 @Injectable()
@@ -92,15 +96,20 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
    * another entry). A slot frees as soon as its handler returns, so the next claim overlaps the
    * settle of the previous batch.
    */
-  private readonly running = new Map<string, RunningJob>();
+  private readonly running = new Set<RunningJob>();
   /** Claims not yet settled (running, or writing their outcome). */
-  private readonly unsettled = new Set<RunningJob>();
+  private unsettled = 0;
   /** stop() waiting for `unsettled` to empty. */
   private settledWaiters: (() => void)[] = [];
-  /** Handlers running now, per job type (for handlers with their own `concurrency`). */
+  /** Handlers running now, per job type, for the types whose handler has its own `concurrency`. */
   private readonly runningByType = new Map<string, number>();
+  /** Those types (read at start(), once every handler is registered). */
+  private limited = new Set<string>();
   private active = false;
   private loop: Promise<void> | null = null;
+  /** Claim lanes running now (at most MAX_CLAIM_LANES), and the slots their claims in flight may fill. */
+  private readonly lanes = new Set<Promise<void>>();
+  private reserved = 0;
   private pollAgain = false;
   private moreDue = false;
   private outage = false;
@@ -146,6 +155,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   start(): void {
     if (this.active) return;
     this.active = true;
+    this.limited = this.registry.limited();
     this.scheduler!.addInterval(DOCTOR_JOB_RUNNER_NAME, setInterval(() => void this.poll(), this.options.pollIntervalMs));
     this.heartbeat = setInterval(() => void this.extendLeases(), Math.max(1, Math.floor(this.options.leaseMs / 3)));
     void this.startListening();
@@ -167,9 +177,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.options.shutdownTimeoutMs)));
     const settled = (async () => {
       await this.loop;
-      if (this.unsettled.size > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
+      if (this.unsettled > 0) await new Promise<void>((resolve) => this.settledWaiters.push(resolve));
     })();
-    const finished = this.unsettled.size;
+    const finished = this.unsettled;
     const outcome = await Promise.race([settled, timedOut]);
     clearTimeout(timer);
     const released = outcome === 'timeout' ? await this.releaseRunning() : 0;
@@ -182,6 +192,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     if (!this.active) return Promise.resolve();
     if (this.loop) {
       this.pollAgain = true;
+      // Slots freed while a claim is in flight: claim alongside it, when `concurrency` allows two.
+      if (this.lanes.size < this.maxLanes && this.options.concurrency - this.running.size - this.reserved >= this.options.batchSize) this.openLane();
       return this.loop;
     }
     this.loop = this.claimLoop().finally(() => {
@@ -195,35 +207,61 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private async claimLoop(): Promise<void> {
     do {
       this.pollAgain = false;
-      while (this.active) {
-        const free = this.options.concurrency - this.running.size;
-        if (free <= 0) break;
-        const wanted = Math.min(this.options.batchSize, free);
-        const token = randomUUID();
-        let jobs: ClaimedJob[];
-        try {
-          jobs = await this.host.store.claim(wanted, this.options.leaseMs, token, this.saturatedTypes());
-          this.databaseAnswered();
-        } catch (error) {
-          this.databaseFailed('claim jobs', error);
-          return;
-        }
-        this.moreDue = jobs.length === wanted;
-        if (!this.active) {
-          // stop() came while the claim was in flight: give the jobs straight back.
-          await this.release(jobs.map((j) => j.id), token);
-          return;
-        }
-        const excess: string[] = [];
-        for (const job of jobs) {
-          if (this.hasRoomFor(job.type)) this.run(job, token);
-          else excess.push(job.id);
-        }
-        // A claim can bring more jobs of a type than its handler's concurrency allows: give them back.
-        if (excess.length) await this.release(excess, token);
-        if (!this.moreDue) break;
-      }
+      this.openLane();
+      while (this.lanes.size > 0) await Promise.all([...this.lanes]);
     } while (this.pollAgain && this.active);
+  }
+
+  private openLane(): void {
+    const lane: Promise<void> = this.claimLane().finally(() => this.lanes.delete(lane));
+    this.lanes.add(lane);
+  }
+
+  /**
+   * Claims one batch after another while they bring jobs and slots are free. When
+   * `concurrency` has room for two whole batches, poll() opens a second lane as soon as a batch's
+   * worth of slots frees while a claim is in flight: two claims then run at once, and the
+   * database works on both.
+   */
+  private async claimLane(): Promise<void> {
+    while (this.active) {
+      const free = this.options.concurrency - this.running.size - this.reserved;
+      if (free <= 0) return;
+      const wanted = Math.min(this.options.batchSize, free);
+      const token = randomUUID();
+      let jobs: ClaimedJob[];
+      this.reserved += wanted;
+      try {
+        jobs = await this.host.store.claim(wanted, this.options.leaseMs, token, this.saturatedTypes());
+        this.databaseAnswered();
+      } catch (error) {
+        this.databaseFailed('claim jobs', error);
+        return;
+      } finally {
+        this.reserved -= wanted;
+      }
+      // Claim again until a claim comes back empty: a short claim does not mean the queue is
+      // empty (SKIP LOCKED passes over rows that other claims or deletes hold at that moment).
+      this.moreDue = jobs.length > 0;
+      if (!this.active) {
+        // stop() came while the claim was in flight: give the jobs straight back.
+        await this.release(jobs.map((j) => j.id), token);
+        return;
+      }
+      const excess: string[] = [];
+      for (const job of jobs) {
+        if (this.hasRoomFor(job.type)) this.run(job, token);
+        else excess.push(job.id);
+      }
+      // A claim can bring more jobs of a type than its handler's concurrency allows: give them back.
+      if (excess.length) await this.release(excess, token);
+      if (!this.moreDue) return;
+    }
+  }
+
+  /** Two claims may be in flight when `concurrency` has room for two whole batches. */
+  private get maxLanes(): number {
+    return this.options.concurrency >= 2 * this.options.batchSize ? MAX_CLAIM_LANES : 1;
   }
 
   /** Types whose handler runs as many jobs as its own `concurrency` allows. */
@@ -236,14 +274,14 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   private hasRoomFor(type: string): boolean {
-    return (this.runningByType.get(type) ?? 0) < (this.registry.get(type)?.concurrency ?? Infinity);
+    return !this.limited.has(type) || (this.runningByType.get(type) ?? 0) < this.registry.get(type)!.concurrency!;
   }
 
   private run(job: ClaimedJob, token: string): void {
     const entry = new RunningJob(job, token);
-    this.running.set(entry.key, entry);
-    this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
-    this.unsettled.add(entry);
+    this.running.add(entry);
+    if (this.limited.has(job.type)) this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
+    this.unsettled++;
     const handler = this.registry.get(job.type);
     if (handler && !handler.payload && !handler.timeoutMs && job.attempt <= job.maxAttempts) {
       // The common case, without an async function per job: no payload to validate, no timeout to race.
@@ -258,7 +296,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
 
   /** The claim's outcome is written (or given up): stop() no longer waits for it. */
   private settled(entry: RunningJob): void {
-    if (!this.unsettled.delete(entry) || this.unsettled.size > 0) return;
+    if (entry.settled) return;
+    entry.settled = true;
+    if (--this.unsettled > 0) return;
     for (const wake of this.settledWaiters.splice(0)) wake();
   }
 
@@ -278,8 +318,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
 
   /** The handler is done: its slot may take another job while its outcome is being written. */
   private freeSlot(entry: RunningJob): void {
-    if (!this.running.delete(entry.key)) return;
-    this.uncount(entry.job.type);
+    if (!this.running.delete(entry)) return;
+    if (this.limited.has(entry.job.type)) this.uncount(entry.job.type);
     if (this.moreDue && this.active) void this.poll();
   }
 
@@ -392,7 +432,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const announce = this.events.has('job.succeeded');
     for (const entry of batch) {
       const { job } = entry;
-      if (lost.has(entry.key)) {
+      if (lost.size > 0 && lost.has(entry.key)) {
         if (!entry.relinquished) this.logger.warn(CLAIM_LOST(job.id, job.type, 'complete', this.options.leaseMs));
       } else if (announce) {
         this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs: entry.durationMs });
@@ -460,7 +500,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     if (this.heartbeatBusy || this.running.size === 0) return;
     this.heartbeatBusy = true;
     try {
-      for (const [token, entries] of this.byToken([...this.running.values()].filter((e) => !e.relinquished))) {
+      for (const [token, entries] of this.byToken([...this.running].filter((e) => !e.relinquished))) {
         let held: Set<string>;
         try {
           held = new Set(await this.host.store.extend(entries.map((e) => e.job.id), token, this.options.leaseMs));
@@ -471,7 +511,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
         }
         for (const entry of entries) {
           if (held.has(entry.job.id)) continue;
-          if (!this.running.has(entry.key)) continue; // finished meanwhile
+          if (!this.running.has(entry)) continue; // finished meanwhile
           entry.relinquished = true;
           entry.abort(new Error(LEASE_LOST(entry.job.id)));
           this.logger.warn(LEASE_LOST(entry.job.id));
@@ -483,7 +523,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   }
 
   private async releaseRunning(): Promise<number> {
-    const entries = [...this.running.values()]; // handlers still running (not those writing their outcome)
+    const entries = [...this.running]; // handlers still running (not those writing their outcome)
     for (const entry of entries) {
       entry.relinquished = true;
       entry.abort(new Error('Doctor Job is shutting down'));
@@ -545,6 +585,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     );
   }
 }
+
+/** Claims in flight at once, at most (see claimLane). */
+const MAX_CLAIM_LANES = 2;
 
 const CLAIM_LOST = (id: string, type: string, what: string, leaseMs: number) =>
   `Job ${id} (${type}): ${what} skipped, its claim no longer holds ` +

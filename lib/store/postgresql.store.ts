@@ -129,6 +129,17 @@ export class PostgresqlJobStore implements JobStore {
       if (ids) ids.push(id);
       else byToken.set(token, [id]);
     }
+    if (byToken.size === 1) {
+      // The usual batch: the jobs of one claim. Returns the ids it did not delete.
+      const [[token, ids]] = byToken;
+      const lost = await this.runnerSql.rows<{ id: string }>(
+        `WITH d AS (DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = $2::uuid RETURNING "id")
+         SELECT x::text AS "id" FROM unnest($1::bigint[]) AS x WHERE x NOT IN (SELECT "id" FROM d)`,
+        // Ids are decimal strings: the array literal needs no quoting (pg would escape each one).
+        [`{${ids.join(',')}}`, token],
+      );
+      return new Set(lost.map((row) => `${row.id}:${token}`));
+    }
     const rows = await this.runnerSql.rows<{ claim: string }>(
       // The ids of a token travel as one array, so the DELETE finds them by the primary key
       // (id = ANY(ids)) whatever the planner guesses about the JSON's size.

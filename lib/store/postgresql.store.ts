@@ -1,6 +1,6 @@
 import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { compareIds, encodeJobs, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
+import { compareIds, encodeJobs, idsInOrder, missingDedupKeys, sortIds, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
@@ -95,7 +95,8 @@ export class PostgresqlJobStore implements JobStore {
   }
 
   async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
-    const rows = await this.runnerSql.rows<Record<string, unknown>>(
+    // Rows as arrays, in this column order: id, type, payload, attempts, max_attempts, created_at.
+    const rows = await this.runnerSql.arrays(
       `UPDATE "doctor_job" AS j
        SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
            "attempts" = j."attempts" + 1,
@@ -116,7 +117,12 @@ export class PostgresqlJobStore implements JobStore {
                  (extract(epoch FROM j."created_at") * 1000)::float8 AS "created_at"`,
       [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null],
     );
-    return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
+    const jobs: ClaimedJob[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [id, type, payload, attempts, maxAttempts, createdAt] = rows[i] as [string, string, string, number, number, number];
+      jobs[i] = { id, type, payload: JSON.parse(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt) };
+    }
+    return jobs.sort((a, b) => compareIds(a.id, b.id));
   }
 
   async complete(claims: Claim[]): Promise<Set<string>> {
@@ -366,6 +372,8 @@ export type PgConnectionConfig = import('pg').PoolConfig;
 /** The runner's statements, with positional parameters ($1, $2, ...). */
 interface RunnerSql {
   rows<T>(sql: string, params: unknown[]): Promise<T[]>;
+  /** Rows as arrays of their column values, in the statement's column order (no object per row). */
+  arrays(sql: string, params: unknown[]): Promise<unknown[][]>;
   /** Runs a statement without RETURNING; resolves to the number of rows it touched. */
   count(sql: string, params: unknown[]): Promise<number>;
   close(): Promise<void>;
@@ -376,6 +384,11 @@ class PrismaSql implements RunnerSql {
 
   async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
     return this.prisma.$queryRawUnsafe<T[]>(sql, ...params);
+  }
+
+  async arrays(sql: string, params: unknown[]): Promise<unknown[][]> {
+    // Prisma's rows keep the statement's column order.
+    return (await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...params)).map((row) => Object.values(row));
   }
 
   async count(sql: string, params: unknown[]): Promise<number> {
@@ -411,6 +424,10 @@ class PgPoolSql implements RunnerSql {
 
   async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
     return (await this.get().query(sql, params)).rows as T[];
+  }
+
+  async arrays(sql: string, params: unknown[]): Promise<unknown[][]> {
+    return (await this.get().query({ text: sql, values: params, rowMode: 'array' })).rows as unknown[][];
   }
 
   async count(sql: string, params: unknown[]): Promise<number> {

@@ -24,8 +24,17 @@ describePostgres('3. kill -9 of worker processes while handlers run', () => {
       producer.outbox.enqueueMany(tx, Array.from({ length: JOBS }, (_, n) => ({ type: 'record', payload: { n } }))),
     );
     const kills: { inFlight: string[]; at: Date; dueAfterMs: number }[] = [];
+    // Start-up of each worker process, spawn to ready: while the next workers start, nobody can
+    // claim a dead worker's jobs, so it bounds the recovery below along with the lease.
+    const startups: number[] = [];
+    const timedStart = async (name: string) => {
+      const spawnedAt = Date.now();
+      const worker = await startWorker(name, workerEnv(db));
+      startups.push(Date.now() - spawnedAt);
+      return worker;
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      const pair = await Promise.all([0, 1].map((i) => startWorker(`kill-${round}-${i}`, workerEnv(db))));
+      const pair = await Promise.all([0, 1].map((i) => timedStart(`kill-${round}-${i}`)));
       workers.push(...pair);
       await waitFor('handlers running', async () => Number((await db.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM "doctor_job" WHERE "claim_token" IS NOT NULL'))[0].n) > 0, 30_000, 10);
       await sleep(200 + Math.random() * 800);
@@ -41,7 +50,7 @@ describePostgres('3. kill -9 of worker processes while handlers run', () => {
       const dueAfterMs = Math.round(Math.max(0, ...held.map((r) => Number(r.due))));
       kills.push({ inFlight: held.map((r) => r.id), at, dueAfterMs });
     }
-    const last = await startWorker('kill-final', workerEnv(db));
+    const last = await timedStart('kill-final');
     workers.push(last);
     await waitFor('queue drained', async () => (await db.countJobs()) === 0, 120_000, 100);
     await last.kill('SIGTERM');
@@ -71,14 +80,18 @@ describePostgres('3. kill -9 of worker processes while handlers run', () => {
       claimableAgainAfterMs: kills.map((k) => k.dueAfterMs).join(' '),
       recoveryMs: recoveries.join(' '),
       leasePlusPollMs: LEASE_MS + POLL_MS,
+      workerStartupMs: `${Math.min(...startups)}-${Math.max(...startups)}`,
     });
     expect(counts.distinctNumbers).toBe(JOBS);
     expect(counts.duplicates).toBeLessThanOrEqual(inFlightTotal);
     expect(inFlightTotal).toBeGreaterThan(0);
-    // A dead worker's jobs are claimable again within the lease; the first re-run also waits for
-    // the next poll, a free slot and (here) the next workers' start-up, so it gets some room.
+    // A dead worker's jobs are claimable again within the lease. The first re-run also waits for
+    // the next poll and a free slot (1 s of room), and, when the lease ends while the next workers
+    // are still starting (the rounds kill them within a second or two of their start), for their
+    // start-up: the slowest measured here.
     for (const kill of kills) expect(kill.dueAfterMs).toBeLessThanOrEqual(LEASE_MS);
-    for (const recovery of recoveries) expect(recovery).toBeLessThanOrEqual(LEASE_MS + POLL_MS + 2_000);
+    const bound = LEASE_MS + POLL_MS + Math.max(...startups) + 1_000;
+    for (const recovery of recoveries) expect(recovery).toBeLessThanOrEqual(bound);
     expect(await db.countDeadLetters()).toBe(0);
   });
 });

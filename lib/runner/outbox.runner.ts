@@ -396,7 +396,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     try {
       await write();
     } catch (error) {
-      this.logger.error(`Job ${entry.job.id} (${entry.job.type}): unexpected runner error: ${toJobError(error).message}`);
+      return this.unexpected(entry, error);
     }
     this.settled(entry);
   }

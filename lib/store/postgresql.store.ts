@@ -26,21 +26,16 @@ export class PostgresqlJobStore implements JobStore {
   private readonly runnerSql: RunnerSql;
 
   /**
-   * @param listenUrl connection settings for LISTEN; without them the store cannot listen.
+   * @param listenConnection connection settings for LISTEN; without them the store cannot listen.
    * @param runnerPool settings for a `pg` pool of the store's own that takes the runner's
    *   statements (claim, complete, retry, dead-letter, lease); without them they go through Prisma.
    */
   constructor(
     private readonly prisma: PrismaClientLike,
-    private readonly listenUrl?: PgConnectionConfig,
+    private readonly listenConnection?: PgConnectionConfig,
     runnerPool?: PgConnectionConfig & { max: number },
   ) {
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
-  }
-
-  /** True when the runner's statements go through the store's own pg pool. */
-  get usesRunnerPool(): boolean {
-    return this.runnerSql instanceof PgPoolSql;
   }
 
   async close(): Promise<void> {
@@ -127,39 +122,32 @@ export class PostgresqlJobStore implements JobStore {
 
   async complete(claims: Claim[]): Promise<Set<string>> {
     if (claims.length === 0) return new Set();
-    // Grouped by claim token ({ t, i: [ids] }): a batch is mostly the jobs of one or two claims,
-    // so the parameter stays small. The result lists only the claims that did not hold.
-    const byToken = new Map<string, string[]>();
-    for (const { id, token } of claims) {
-      const ids = byToken.get(token);
-      if (ids) ids.push(id);
-      else byToken.set(token, [id]);
-    }
-    if (byToken.size === 1) {
-      // The usual batch: the jobs of one claim. Returns the ids it did not delete.
-      const [[token, ids]] = byToken;
-      const lost = await this.runnerSql.rows<{ id: string }>(
-        `WITH d AS (DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = $2::uuid RETURNING "id")
-         SELECT x::text AS "id" FROM unnest($1::bigint[]) AS x WHERE x NOT IN (SELECT "id" FROM d)`,
-        // Ids are decimal strings: the array literal needs no quoting (pg would escape each one).
-        [`{${ids.join(',')}}`, token],
-      );
-      return new Set(lost.map((row) => `${row.id}:${token}`));
+    // Compact parameters: the ids, and for each the position of its token in a list of the batch's
+    // tokens (mostly one or two claims). `id = ANY(ids)` finds the rows by primary key whatever
+    // the planner guesses; the result lists only the claims that did not hold.
+    const tokens: string[] = [];
+    const position = new Map<string, number>();
+    const ids: string[] = new Array(claims.length);
+    const at: number[] = new Array(claims.length);
+    for (let i = 0; i < claims.length; i++) {
+      const { id, token } = claims[i];
+      let p = position.get(token);
+      if (p === undefined) position.set(token, (p = tokens.push(token)));
+      ids[i] = id;
+      at[i] = p;
     }
     const rows = await this.runnerSql.rows<{ claim: string }>(
-      // The ids of a token travel as one array, so the DELETE finds them by the primary key
-      // (id = ANY(ids)) whatever the planner guesses about the JSON's size.
       `WITH c AS (
-         SELECT (g->>'t')::uuid AS "token", ARRAY(SELECT jsonb_array_elements_text(g->'i'))::bigint[] AS "ids"
-         FROM jsonb_array_elements($1::jsonb) AS g
+         SELECT x."id", ($3::uuid[])[x."at"] AS "token" FROM unnest($1::bigint[], $2::int[]) AS x("id", "at")
        ), d AS (
          DELETE FROM "doctor_job" AS j USING c
-         WHERE j."id" = ANY(c."ids") AND j."claim_token" = c."token"
+         WHERE j."id" = ANY($1::bigint[]) AND j."id" = c."id" AND j."claim_token" = c."token"
          RETURNING j."id", j."claim_token"
        )
-       SELECT lost."id"::text || ':' || c."token"::text AS "claim" FROM c, unnest(c."ids") AS lost("id")
-       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = lost."id" AND d."claim_token" = c."token")`,
-      [JSON.stringify(Array.from(byToken, ([t, i]) => ({ t, i })))],
+       SELECT c."id"::text || ':' || c."token"::text AS "claim" FROM c
+       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`,
+      // Ids, positions and uuids need no quoting in an array literal (pg would escape each one).
+      [`{${ids.join(',')}}`, `{${at.join(',')}}`, `{${tokens.join(',')}}`],
     );
     return new Set(rows.map((row) => row.claim));
   }
@@ -311,7 +299,7 @@ export class PostgresqlJobStore implements JobStore {
 
   /** LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops. */
   async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
-    const connection = this.listenUrl;
+    const connection = this.listenConnection;
     if (!connection) throw new Error('no connection string for the listener');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Client } = require('pg') as typeof import('pg');

@@ -23,6 +23,8 @@ const MAX_RUN_AT = Date.UTC(10000, 0, 1);
 @Injectable()
 export class OutboxService<Jobs extends object = DoctorJobs> {
   private ambient?: AmbientTransactions;
+  /** Transactions run by {@link transaction}: whether jobs were written through them. */
+  private readonly managed = new WeakMap<object, { wrote: boolean }>();
 
   constructor(
     private readonly host: JobStoreHost,
@@ -50,7 +52,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     }
     const [tx, type, payload, options = {}] = args as [TransactionClientLike, string, unknown, EnqueueOptions?];
     const job = await this.prepare(tx, { ...this.checkOptions(type, options), type, payload } as JobRequest<Jobs>);
-    const [id] = await this.host.store.insert(tx, [job]);
+    const [id] = await this.insert(tx, [job]);
     return id;
   }
 
@@ -102,18 +104,35 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
         throw error;
       }
     }
-    return this.host.store.insert(tx, prepared);
+    return this.insert(tx, prepared);
+  }
+
+  private insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
+    const managed = this.managed.get(tx);
+    if (!managed || !this.host.store.announce) return this.host.store.insert(tx, jobs);
+    managed.wrote = true;
+    return this.host.store.insert(tx, jobs, { announceAfterCommit: true });
   }
 
   /**
    * Runs `fn` in an interactive transaction of the app's Prisma client and returns its result:
    * the data written through `tx` and the jobs enqueued through it commit together or not at all.
+   *
+   * On PostgreSQL the runners are woken after the commit (one NOTIFY, shared by commits that
+   * land together) rather than from inside the transaction, whose commit would otherwise wait
+   * for every other notifying commit.
    */
-  transaction<R, Tx extends TransactionClientLike = TransactionClientLike>(
+  async transaction<R, Tx extends TransactionClientLike = TransactionClientLike>(
     fn: (tx: Tx) => Promise<R>,
     options?: TransactionOptions,
   ): Promise<R> {
-    return Promise.resolve(this.host.prisma.$transaction(fn, options));
+    const state = { wrote: false };
+    const result = await this.host.prisma.$transaction((tx: Tx) => {
+      this.managed.set(tx, state);
+      return fn(tx);
+    }, options);
+    if (state.wrote) this.host.store.announce?.();
+    return result;
   }
 
   /** Jobs waiting in the queue or running, oldest first (for inspection). */

@@ -18,6 +18,14 @@ export interface NewJob {
   delayMs?: number;
 }
 
+export interface InsertOptions {
+  /**
+   * The caller will call `announce()` after the transaction commits, so the insert need not
+   * wake the runners itself (PostgreSQL: no pg_notify in the transaction).
+   */
+  announceAfterCommit?: boolean;
+}
+
 /** A job claimed by one worker under a lease. */
 export interface ClaimedJob {
   id: string;
@@ -89,7 +97,12 @@ export interface JobStore {
    * order. A job whose dedup key is taken by a job in the queue is not written: its id is that
    * job's (found by a second statement, only when that happens).
    */
-  insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]>;
+  insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]>;
+  /**
+   * Wakes every instance's runner for jobs inserted with `announceAfterCommit`, once their
+   * transaction has committed. Only stores that wake runners (PostgreSQL's LISTEN/NOTIFY) have it.
+   */
+  announce?(): void;
   /**
    * Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease;
    * never jobs of the `excludeTypes`.

@@ -1,4 +1,4 @@
-import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
+import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
 import { compareIds, encodeJobs, idsInOrder, missingDedupKeys, sortIds, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
@@ -9,6 +9,17 @@ const JOB_COLUMNS = `"id"::text AS "id", "type", "payload"::text AS "payload", "
 /** The notification channel: a wake-up call with no payload. */
 const CHANNEL = 'doctor_job';
 const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload"::text AS "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+
+/**
+ * `insert` (an INSERT without RETURNING) returning `columns` (the id as text), with pg_notify in
+ * the same statement when `notify`.
+ */
+function insertReturning(notify: boolean, insert: string, columns: string[]): string {
+  const list = (from: string) => columns.map((c) => (c === 'id' ? `${from}"id"::text AS "id"` : `${from}"${c}"`)).join(', ');
+  if (!notify) return `${insert} RETURNING ${list('')}`;
+  return `WITH inserted AS (${insert} RETURNING ${columns.map((c) => `"${c}"`).join(', ')})
+    SELECT ${list('inserted.')} FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`;
+}
 
 /**
  * PostgreSQL: every statement of the dialect. Claims use FOR UPDATE SKIP LOCKED, so any number
@@ -24,6 +35,9 @@ export class PostgresqlJobStore implements JobStore {
 
   /** Where the runner's statements go: the store's own pg pool, or Prisma's raw queries. */
   private readonly runnerSql: RunnerSql;
+  /** announce(): idle, a NOTIFY in flight, or one in flight and another owed. */
+  private announcing: 'idle' | 'sending' | 'again' = 'idle';
+  private announced?: Promise<void>;
 
   /**
    * @param listenConnection connection settings for LISTEN; without them the store cannot listen.
@@ -39,23 +53,28 @@ export class PostgresqlJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    await this.announced;
     await this.runnerSql.close();
   }
 
-  async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
-    // pg_notify in the same statement: delivered on commit, folded into one per transaction.
-    const rows = jobs.length === 1 ? await this.insertOne(tx, jobs[0]) : await tx.$queryRawUnsafe<Record<string, unknown>[]>(
-      `WITH inserted AS (
-         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
+  async insert(tx: TransactionClientLike, jobs: NewJob[], options: InsertOptions = {}): Promise<string[]> {
+    // Without announceAfterCommit, pg_notify runs in the same statement: delivered on commit,
+    // folded into one per transaction. (A notifying commit holds a cluster-wide lock, so
+    // notifying commits queue behind each other; announce() after the commit avoids that.)
+    const notify = options.announceAfterCommit !== true;
+    if (jobs.length === 1 && jobs[0].dedupKey === undefined) return [await this.insertOne(tx, jobs[0], notify)];
+    const rows = await tx.$queryRawUnsafe<Record<string, unknown>[]>(
+      insertReturning(
+        notify,
+        `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
          SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int, (e.j->>'priority')::int,
                 e.j->>'orderingKey', e.j->>'dedupKey',
                 COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
          FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
          ORDER BY e.ord
-         ON CONFLICT ("dedup_key") DO NOTHING
-         RETURNING "id", "dedup_key"
-       )
-       SELECT inserted."id"::text AS "id", inserted."dedup_key" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
+         ON CONFLICT ("dedup_key") DO NOTHING`,
+        ['id', 'dedup_key'],
+      ),
       encodeJobs(jobs),
     );
     const missing = missingDedupKeys(jobs, rows);
@@ -68,25 +87,56 @@ export class PostgresqlJobStore implements JobStore {
     return idsInOrder(jobs, rows, new Map(existing.map((row) => [row.dedup_key, row.id])));
   }
 
-  /** One job (the common enqueue): plain parameters, no JSON to unpack on the server. */
-  private async insertOne(tx: TransactionClientLike, job: NewJob): Promise<Record<string, unknown>[]> {
-    return tx.$queryRawUnsafe<Record<string, unknown>[]>(
-      `WITH inserted AS (
-         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
-         VALUES ($1, $2::jsonb, $3::int, $4::int, $5, $6, COALESCE($7::timestamptz, now() + $8::bigint * interval '1 millisecond'))
-         ON CONFLICT ("dedup_key") DO NOTHING
-         RETURNING "id", "dedup_key"
-       )
-       SELECT inserted."id"::text AS "id", inserted."dedup_key" FROM inserted, LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`,
-      job.type,
-      job.payload,
-      job.maxAttempts,
-      job.priority,
-      job.orderingKey ?? null,
-      job.dedupKey ?? null,
-      job.runAt ? job.runAt.toISOString() : null,
-      job.delayMs ?? 0,
+  /**
+   * One job without a dedup key (the common enqueue): plain parameters, and only the columns
+   * that differ from the table's defaults, so the usual enqueue sends three values.
+   */
+  private async insertOne(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string> {
+    const columns = ['"type"', '"payload"', '"max_attempts"'];
+    const values = ['$1', '$2::jsonb', '$3::int'];
+    const params: unknown[] = [job.type, job.payload, job.maxAttempts];
+    const add = (column: string, value: string, param: unknown) => {
+      params.push(param);
+      columns.push(column);
+      values.push(value.replace('?', `$${params.length}`));
+    };
+    if (job.priority !== 0) add('"priority"', '?::int', job.priority);
+    if (job.orderingKey !== undefined) add('"ordering_key"', '?', job.orderingKey);
+    if (job.runAt) add('"run_at"', '?::timestamptz', job.runAt.toISOString());
+    else if (job.delayMs) add('"run_at"', "now() + ?::bigint * interval '1 millisecond'", job.delayMs);
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(
+      insertReturning(notify, `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`, ['id']),
+      ...params,
     );
+    return rows[0].id;
+  }
+
+  /**
+   * Wakes the listeners (every instance's runner) after a commit of jobs inserted with
+   * announceAfterCommit. One NOTIFY at a time through the runner's connections: commits that
+   * arrive while one is in flight share the next one. If it fails, the runners find the jobs
+   * on their next poll.
+   */
+  announce(): void {
+    if (this.announcing !== 'idle') {
+      this.announcing = 'again';
+      return;
+    }
+    this.announcing = 'sending';
+    this.announced = this.sendAnnouncements();
+  }
+
+  private async sendAnnouncements(): Promise<void> {
+    for (;;) {
+      try {
+        await this.runnerSql.rows(`SELECT pg_notify('${CHANNEL}', '')`, []);
+      } catch {
+        // The database is unreachable or the pool is closed: polling picks the jobs up.
+      }
+      if (this.announcing !== 'again') break;
+      this.announcing = 'sending';
+    }
+    this.announcing = 'idle';
   }
 
   async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
+import { Client, type Notification } from 'pg';
+import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
@@ -64,5 +66,90 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
     expect(app.module.get(Handled).at.has(7)).toBe(false);
     await app.runner.poll();
     await waitFor('handled on the next poll', () => app.module.get(Handled).at.has(7));
+  });
+
+  describe('who sends the NOTIFY', () => {
+    let producer: OutboxApp;
+    let observer: Client;
+    let heard: Notification[];
+
+    beforeEach(async () => {
+      observer = new Client({ connectionString: db.url });
+      await observer.connect();
+      await observer.query('LISTEN "doctor_job"');
+      heard = [];
+      observer.on('notification', (n) => heard.push(n));
+      // Two instances: one runs jobs (polling an hour apart), one only enqueues.
+      app = await startOutboxApp(db, [Handled], { pollIntervalMs: 3_600_000 });
+      producer = await startOutboxApp(db, [Handled], { autoStart: false });
+      await waitFor('the listener connected', async () => (await listeners()).length === 1);
+    });
+    afterEach(async () => {
+      await producer?.close();
+      await observer?.end();
+    });
+
+    const senders = async () => {
+      const pids = [...new Set(heard.map((n) => n.processId))];
+      const rows = await db.query<{ pid: number; application_name: string }>(
+        `SELECT pid, "application_name" FROM pg_stat_activity WHERE pid = ANY($1::int[])`,
+        pids,
+      );
+      return rows.map((r) => r.application_name);
+    };
+
+    it('outbox.transaction: notifies after the commit from the runner pool, wakes the other instance, and never on rollback', async () => {
+      const handled = app.module.get(Handled);
+      await producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 1 }));
+      await waitFor('job 1 handled by the other instance', () => handled.at.has(1), 2_000, 2);
+      await waitFor('the notification', () => heard.length > 0);
+      expect(await senders()).toEqual(['doctor-job-runner']);
+
+      heard.length = 0;
+      await expect(
+        producer.outbox.transaction(async (tx) => {
+          await producer.outbox.enqueue(tx, 'ping', { n: 2 });
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      await sleep(300);
+      expect(heard).toHaveLength(0);
+      expect(await db.countJobs()).toBe(0);
+    });
+
+    it('prisma.$transaction of the app: notifies from inside the transaction, so the commit itself wakes the runner', async () => {
+      const handled = app.module.get(Handled);
+      await db.prisma.$transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 3 }));
+      await waitFor('job 3 handled', () => handled.at.has(3), 2_000, 2);
+      await waitFor('the notification', () => heard.length > 0);
+      expect(await senders()).not.toContain('doctor-job-runner');
+    });
+
+    it('commits that land while a NOTIFY is in flight share the next one, and none is left without a wake-up', async () => {
+      const handled = app.module.get(Handled);
+      const n = 40;
+      await Promise.all(
+        Array.from({ length: n }, (_, i) => producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 100 + i }))),
+      );
+      await waitFor(`all ${n} jobs handled without a poll`, () => Array.from({ length: n }, (_, i) => 100 + i).every((k) => handled.at.has(k)), 3_000, 5);
+      expect(heard.length).toBeGreaterThan(0);
+      expect(heard.length).toBeLessThanOrEqual(n);
+    });
+
+    it('announce(): calls made while a NOTIFY is in flight are folded into exactly one more', async () => {
+      const store = new PostgresqlJobStore(db.prisma, undefined, { connectionString: db.url, max: 2 });
+      try {
+        store.announce();
+        store.announce();
+        store.announce();
+        await waitFor('two notifications', () => heard.length >= 2);
+        await sleep(200);
+        expect(heard).toHaveLength(2);
+        store.announce();
+        await waitFor('a third one for a later call', () => heard.length === 3);
+      } finally {
+        await store.close();
+      }
+    });
   });
 });

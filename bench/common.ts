@@ -48,6 +48,8 @@ export const settings = {
   enqueueSingle: intEnv('BENCH_ENQUEUE_JOBS', 2_000, 300),
   bulkSize: intEnv('BENCH_BULK_SIZE', 1_000, 1_000),
   overheadTx: intEnv('BENCH_OVERHEAD_TX', 500, 100),
+  /** The concurrent part of the overhead workload: this many transactions in flight at once. */
+  overheadConcurrency: intEnv('BENCH_OVERHEAD_CONCURRENCY', 16, 16),
   latencyRate: intEnv('BENCH_LATENCY_RATE', 20, 20),
   latencySeconds: intEnv('BENCH_LATENCY_SECONDS', 10, 3),
   memoryJobs: intEnv('BENCH_MEMORY_JOBS', 200_000, 20_000),

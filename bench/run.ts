@@ -256,6 +256,24 @@ async function overheadWorkload(producer: Producer) {
   await producer.clear();
   const a = mean(without);
   const b = mean(withJob);
+  // Many requests at once, as in a busy app: transactions per second with `concurrency` in flight
+  // (through the same Prisma client, pool max 10). Two rounds of each side, alternated.
+  const concurrency = settings.overheadConcurrency;
+  const count = settings.overheadTx * 4;
+  const rates = { without: [] as number[], with: [] as number[] };
+  for (const enqueue of [false, true, true, false]) {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) await producer.businessTx(next++, enqueue);
+      }),
+    );
+    rates[enqueue ? 'with' : 'without'].push(count / ((performance.now() - t0) / 1000));
+  }
+  await producer.clear();
+  const txPerSecWithout = mean(rates.without);
+  const txPerSecWith = mean(rates.with);
   return {
     available: true as const,
     how: producer.txEnqueueHow,
@@ -264,6 +282,14 @@ async function overheadWorkload(producer: Producer) {
     meanMsWith: round(b, 3),
     ratio: round(b / a, 3),
     addedMs: round(b - a, 3),
+    concurrent: {
+      concurrency,
+      transactions: count,
+      txPerSecWithout: Math.round(txPerSecWithout),
+      txPerSecWith: Math.round(txPerSecWith),
+      /** Throughput lost to the enqueue, as a ratio like `ratio` (time per transaction). */
+      ratio: round(txPerSecWithout / txPerSecWith, 3),
+    },
   };
 }
 
@@ -322,7 +348,11 @@ async function benchSystem(system: SystemName): Promise<SystemResult> {
     if (want('overhead')) {
       log(`overhead: ${settings.overheadTx} business transactions with and without an enqueue`);
       result.overhead = await overheadWorkload(producer);
-      if (result.overhead.available) log(`  ${result.overhead.meanMsWithout} ms → ${result.overhead.meanMsWith} ms (x${result.overhead.ratio})`);
+      if (result.overhead.available) {
+        const c = result.overhead.concurrent;
+        log(`  ${result.overhead.meanMsWithout} ms → ${result.overhead.meanMsWith} ms (x${result.overhead.ratio})`);
+        log(`  ${c.concurrency} at once: ${c.txPerSecWithout} → ${c.txPerSecWith} tx/s (x${c.ratio})`);
+      }
     }
     if (want('enqueue')) {
       log(`enqueue: ${settings.enqueueSingle} single, then ${settings.drainJobs} in calls of ${settings.bulkSize}`);
@@ -410,6 +440,8 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['overhead: business tx alone (mean ms)', ...cell((r) => (r.overhead ? (r.overhead.available ? r.overhead.meanMsWithout : 'n/a') : undefined))],
     ['overhead: business tx + enqueue (mean ms)', ...cell((r) => (r.overhead ? (r.overhead.available ? r.overhead.meanMsWith : 'n/a') : undefined))],
     ['overhead: ratio', ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.ratio}` : 'n/a') : undefined))],
+    [`overhead: ${settings.overheadConcurrency} at once, tx/s alone → with enqueue`, ...cell((r) => (r.overhead ? (r.overhead.available ? `${r.overhead.concurrent.txPerSecWithout} → ${r.overhead.concurrent.txPerSecWith}` : 'n/a') : undefined))],
+    [`  overhead: ${settings.overheadConcurrency} at once, ratio`, ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.concurrent.ratio}` : 'n/a') : undefined))],
     [`latency p50 (ms), ${settings.latencyRate}/s`, ...cell((r) => lat(r, 'default')?.p50)],
     ['latency p95 (ms)', ...cell((r) => lat(r, 'default')?.p95)],
     ['latency p99 (ms)', ...cell((r) => lat(r, 'default')?.p99)],
@@ -443,7 +475,11 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
       if (rate(peer)) ratios[`drain doctor-job / ${peer}`] = `x${round(dj.drain.jobsPerSec / rate(peer)!, 3)} (${dj.drain.jobsPerSec} vs ${rate(peer)} jobs/s)`;
     }
   }
-  if (dj?.overhead?.available) ratios['enqueue overhead doctor-job (tx+enqueue / tx)'] = `x${dj.overhead.ratio} (${dj.overhead.meanMsWithout} → ${dj.overhead.meanMsWith} ms)`;
+  if (dj?.overhead?.available) {
+    ratios['enqueue overhead doctor-job (tx+enqueue / tx)'] = `x${dj.overhead.ratio} (${dj.overhead.meanMsWithout} → ${dj.overhead.meanMsWith} ms)`;
+    const c = dj.overhead.concurrent;
+    ratios[`enqueue overhead doctor-job, ${c.concurrency} at once (tx/s alone / with enqueue)`] = `x${c.ratio} (${c.txPerSecWithout} → ${c.txPerSecWith} tx/s)`;
+  }
   for (const l of dj?.latency ?? []) ratios[`latency doctor-job ${l.variant === 'fastPoll' ? `pollIntervalMs ${meta.djFastPollMs}` : `pollIntervalMs ${meta.djPollMs}`} p50/p99 ms`] = `${l.p50} / ${l.p99}`;
   for (const s of systems) {
     const m = results[s]?.memory;

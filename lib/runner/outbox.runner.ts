@@ -24,6 +24,11 @@ class RunningJob implements Claim {
   durationMs = 0;
   /** Released on shutdown, or its lease was lost: its outcome must not be written. */
   relinquished = false;
+  /**
+   * performance.now() when the claim, or the last extension its claim still held, was sent. The
+   * database starts the lease after that, so the lease is live until at least leaseFrom + leaseMs.
+   */
+  leaseFrom: number;
   /** Created when the handler first reads `signal` (most never do: an AbortController per job is not free). */
   private controller?: AbortController;
   private abortReason?: unknown;
@@ -31,7 +36,9 @@ class RunningJob implements Claim {
   constructor(
     readonly job: ClaimedJob,
     readonly token: string,
+    leaseFrom: number,
   ) {
+    this.leaseFrom = leaseFrom;
   }
 
   get id(): string {
@@ -231,6 +238,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       const token = randomUUID();
       let jobs: ClaimedJob[];
       this.reserved += wanted;
+      const sent = performance.now();
       try {
         jobs = await this.host.store.claim(wanted, this.options.leaseMs, token, this.saturatedTypes());
         this.databaseAnswered();
@@ -250,7 +258,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       }
       const excess: string[] = [];
       for (const job of jobs) {
-        if (this.hasRoomFor(job.type)) this.run(job, token);
+        if (this.hasRoomFor(job.type)) this.run(job, token, sent);
         else excess.push(job.id);
       }
       // A claim can bring more jobs of a type than its handler's concurrency allows: give them back.
@@ -277,8 +285,8 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     return !this.limited.has(type) || (this.runningByType.get(type) ?? 0) < this.registry.get(type)!.concurrency!;
   }
 
-  private run(job: ClaimedJob, token: string): void {
-    const entry = new RunningJob(job, token);
+  private run(job: ClaimedJob, token: string, leaseFrom: number): void {
+    const entry = new RunningJob(job, token, leaseFrom);
     this.running.add(entry);
     if (this.limited.has(job.type)) this.runningByType.set(job.type, (this.runningByType.get(job.type) ?? 0) + 1);
     this.unsettled++;
@@ -419,9 +427,15 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private async flushCompletions(): Promise<void> {
     const batch = this.completions;
     this.completions = [];
-    let lost: Set<string>;
+    const { store } = this.host;
+    // While every lease in the batch is young, no other claim can hold these jobs: the store may
+    // delete them without reporting claim by claim, which costs the database much less.
+    const underLease = store.completeUnderLease !== undefined && this.leasesYoungerThan(batch, this.options.leaseMs / 2);
+    let lost: Set<string> | undefined;
+    let deleted = 0;
     try {
-      lost = await this.host.store.complete(batch);
+      if (underLease) deleted = await store.completeUnderLease!(batch);
+      else lost = await store.complete(batch);
       this.databaseAnswered();
     } catch (error) {
       // Not deleted: each job runs again once its lease ends (at-least-once).
@@ -429,16 +443,34 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       for (const entry of batch) this.settled(entry);
       return;
     }
-    const announce = this.events.has('job.succeeded');
+    let announce = this.events.has('job.succeeded');
+    if (!lost && deleted < batch.length) {
+      if (this.leasesYoungerThan(batch, this.options.leaseMs)) {
+        // The delete ran while every lease was live: the missing jobs were deleted by someone
+        // else, and each handler still ran its job alone.
+        this.logger.warn(JOBS_GONE(batch.length - deleted, batch.length));
+      } else {
+        // The delete returned after some leases could have run out: which claims held is unknown.
+        this.logger.warn(CLAIMS_UNKNOWN(batch.length - deleted, batch.length, this.options.leaseMs));
+        announce = false;
+      }
+    }
     for (const entry of batch) {
       const { job } = entry;
-      if (lost.size > 0 && lost.has(entry.key)) {
+      if (lost && lost.size > 0 && lost.has(entry.key)) {
         if (!entry.relinquished) this.logger.warn(CLAIM_LOST(job.id, job.type, 'complete', this.options.leaseMs));
       } else if (announce) {
         this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs: entry.durationMs });
       }
       this.settled(entry);
     }
+  }
+
+  /** Whether every entry holds its claim and its lease started less than `ms` ago. */
+  private leasesYoungerThan(entries: RunningJob[], ms: number): boolean {
+    const oldest = performance.now() - ms;
+    for (const entry of entries) if (entry.relinquished || entry.leaseFrom <= oldest) return false;
+    return true;
   }
 
   /** LISTEN/NOTIFY wake-up where the store offers it (PostgreSQL); polling goes on regardless. */
@@ -502,6 +534,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     try {
       for (const [token, entries] of this.byToken([...this.running].filter((e) => !e.relinquished))) {
         let held: Set<string>;
+        const sent = performance.now();
         try {
           held = new Set(await this.host.store.extend(entries.map((e) => e.job.id), token, this.options.leaseMs));
           this.databaseAnswered();
@@ -510,7 +543,10 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
           return;
         }
         for (const entry of entries) {
-          if (held.has(entry.job.id)) continue;
+          if (held.has(entry.job.id)) {
+            entry.leaseFrom = sent;
+            continue;
+          }
           if (!this.running.has(entry)) continue; // finished meanwhile
           entry.relinquished = true;
           entry.abort(new Error(LEASE_LOST(entry.job.id)));
@@ -588,6 +624,14 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
 
 /** Claims in flight at once, at most (see claimLane). */
 const MAX_CLAIM_LANES = 2;
+
+const JOBS_GONE = (gone: number, of: number) =>
+  `${gone} of ${of} jobs whose handlers succeeded were no longer in the queue when their success was written ` +
+  '(deleted outside Doctor Job while their lease was live); each ran once.';
+
+const CLAIMS_UNKNOWN = (gone: number, of: number, leaseMs: number) =>
+  `${gone} of ${of} jobs whose handlers succeeded were not deleted by their batch, which returned when some of its leases ` +
+  `(${leaseMs} ms) could have run out: those jobs may have been claimed again by another worker. No job.succeeded events for this batch.`;
 
 const CLAIM_LOST = (id: string, type: string, what: string, leaseMs: number) =>
   `Job ${id} (${type}): ${what} skipped, its claim no longer holds ` +

@@ -113,6 +113,13 @@ export interface JobStore {
    * job (as `${id}:${token}`; usually none): their lease ran out and the job was claimed again.
    */
   complete(claims: Claim[]): Promise<Set<string>>;
+  /**
+   * The same delete for claims whose leases the runner knows to be live (their claim or last
+   * extension was sent less than the lease ago), so no other claim can hold their jobs. Returns
+   * only how many jobs it deleted; fewer than `claims` means jobs were deleted by someone else.
+   * Optional: without it the runner uses `complete`.
+   */
+  completeUnderLease?(claims: Claim[]): Promise<number>;
   /** Records a failure and makes the job due again after `delayMs`. */
   retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean>;
   /** Moves the job to the dead letters, atomically. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
+import { JobEvents, JobHandler } from 'doctor-job';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { waitFor } from '../support/wait';
@@ -10,6 +10,29 @@ class Handled {
   @JobHandler('count')
   count(payload: { n: number }) {
     this.seen.push(payload.n);
+  }
+}
+
+@Injectable()
+class Gated {
+  started = 0;
+  gate!: Promise<void>;
+  open!: () => void;
+  /** Milliseconds the next handler to pass the gate blocks the event loop (no heartbeat can run meanwhile). */
+  blockMs = 0;
+  constructor() {
+    this.close();
+  }
+  close() {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+  @JobHandler('gated')
+  async run() {
+    this.started++;
+    await this.gate;
+    const until = Date.now() + this.blockMs;
+    this.blockMs = 0;
+    while (Date.now() < until);
   }
 }
 
@@ -54,6 +77,48 @@ describePostgres('the runner pool (PostgreSQL)', () => {
     await app.close();
     app = undefined;
     await waitFor('the runner pool closed', async () => (await runnerConnections()) === 0);
+  });
+
+  describe('settling successes', () => {
+    const succeededIds = () => {
+      const ids: string[] = [];
+      app!.module.get(JobEvents).on('job.succeeded', (e) => ids.push(e.id));
+      return ids;
+    };
+    const startGated = async (count: number) => {
+      const gated = app!.module.get(Gated);
+      const ids = await app!.outbox.transaction((tx) => app!.outbox.enqueueMany(tx, Array.from({ length: count }, () => ({ type: 'gated', payload: {} }))));
+      await waitFor(`${count} handlers started`, () => gated.started === count);
+      return { gated, ids };
+    };
+
+    it('with young leases, one count-only delete: a job deleted meanwhile by someone else is reported, and every run counts as a success', async () => {
+      app = await startOutboxApp(db, [Gated], { leaseMs: 60_000 });
+      const succeeded = succeededIds();
+      const { gated, ids } = await startGated(3);
+      await db.execute('DELETE FROM "doctor_job" WHERE "id" = $1::bigint', ids[1]);
+      gated.open();
+      await waitFor('the queue is empty', async () => (await db.countJobs()) === 0);
+      await waitFor('three job.succeeded events', () => succeeded.length === 3);
+      expect(succeeded.sort()).toEqual([...ids].sort());
+      expect(app.logs.of('warn').filter((m) => /1 of \d+ jobs whose handlers succeeded were no longer in the queue/.test(m))).toHaveLength(1);
+      expect(app.logs.of('warn').filter((m) => m.includes('claim no longer holds'))).toHaveLength(0);
+    });
+
+    it('with leases older than half their length (the event loop was blocked), the delete reports claim by claim', async () => {
+      app = await startOutboxApp(db, [Gated], { leaseMs: 1_500 });
+      const succeeded = succeededIds();
+      const { gated, ids } = await startGated(2);
+      // More than half the lease, and with the last heartbeat (every leaseMs / 3) still short of
+      // the whole lease: no job is claimed again, but the leases are too old to trust.
+      gated.blockMs = 800;
+      await db.execute('DELETE FROM "doctor_job" WHERE "id" = $1::bigint', ids[0]);
+      gated.open();
+      await waitFor('the queue is empty', async () => (await db.countJobs()) === 0);
+      await waitFor('the warning', () => app!.logs.of('warn').some((m) => m.includes(`Job ${ids[0]} (gated): complete skipped, its claim no longer holds`)));
+      expect(succeeded).toEqual([ids[1]]);
+      expect(app.logs.of('warn').filter((m) => m.includes('were no longer in the queue'))).toHaveLength(0);
+    });
   });
 
   it('claims on a table that leaves half of each page free (so claims and heartbeats are HOT updates)', async () => {

@@ -38,6 +38,7 @@ export class PostgresqlJobStore implements JobStore {
   /** announce(): idle, a NOTIFY in flight, or one in flight and another owed. */
   private announcing: 'idle' | 'sending' | 'again' = 'idle';
   private announced?: Promise<void>;
+  private closed = false;
 
   /**
    * @param listenConnection connection settings for LISTEN; without them the store cannot listen.
@@ -53,6 +54,7 @@ export class PostgresqlJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.announced;
     await this.runnerSql.close();
   }
@@ -118,6 +120,8 @@ export class PostgresqlJobStore implements JobStore {
    * on their next poll.
    */
   announce(): void {
+    // After close() a NOTIFY would open the pool again: the other instances poll instead.
+    if (this.closed) return;
     if (this.announcing !== 'idle') {
       this.announcing = 'again';
       return;

@@ -150,6 +150,9 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       } finally {
         await store.close();
       }
+      store.announce(); // after close: nothing is sent, and no pool is opened again
+      await sleep(300);
+      expect(heard).toHaveLength(3);
     });
   });
 });

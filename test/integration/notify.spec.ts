@@ -117,6 +117,17 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       expect(await db.countJobs()).toBe(0);
     });
 
+    it('outbox.transaction with runnerPool: false: the NOTIFY after the commit goes through the Prisma client', async () => {
+      await producer.close();
+      producer = await startOutboxApp(db, [Handled], { autoStart: false, runnerPool: false });
+      const handled = app.module.get(Handled);
+      await producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 4 }));
+      await waitFor('job 4 handled by the other instance', () => handled.at.has(4), 2_000, 2);
+      await waitFor('the notification', () => heard.length > 0);
+      expect(await senders()).not.toContain('doctor-job-runner');
+      expect(heard.length).toBe(1);
+    });
+
     it('prisma.$transaction of the app: notifies from inside the transaction, so the commit itself wakes the runner', async () => {
       const handled = app.module.get(Handled);
       await db.prisma.$transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 3 }));

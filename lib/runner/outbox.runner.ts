@@ -429,7 +429,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     this.completions = [];
     const { store } = this.host;
     // While every lease in the batch is young, no other claim can hold these jobs: the store may
-    // delete them without reporting claim by claim, which costs the database much less.
+    // delete them without reporting claim by claim, which costs the database much less. (This
+    // trusts the database's clock not to jump by half a lease; the claim tokens still fence the
+    // delete whatever happens, only the reporting would be off.)
     const underLease = store.completeUnderLease !== undefined && this.leasesYoungerThan(batch, this.options.leaseMs / 2);
     let lost: Set<string> | undefined;
     let deleted = 0;

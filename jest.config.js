@@ -27,10 +27,6 @@ module.exports = {
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
-  // One CI run in many did not exit: a MariaDB pool of 10 connections stayed open after every test
-  // had passed (not reproduced since). The teardown names such leaks; this makes sure they cannot
-  // hang the run.
-  forceExit: true,
   testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -19,6 +19,8 @@ export class CronScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(CronScheduler.name);
   private readonly names = new Set<string>();
   private stopped = false;
+  /** Start-up checks and tick enqueues under way: shutdown waits for them, so none outlives the app's client. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
@@ -29,13 +31,19 @@ export class CronScheduler implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.autoStart || !this.scheduler) return;
-    for (const handler of this.registry.recurring()) await this.start(handler);
+    for (const handler of this.registry.recurring()) await this.track(this.start(handler));
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     for (const name of this.names) if (this.scheduler?.doesExist('timeout', name)) this.scheduler.deleteTimeout(name);
     this.names.clear();
+    await Promise.all([...this.inFlight]);
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
   }
 
   private async start(handler: RegisteredHandler): Promise<void> {
@@ -56,7 +64,7 @@ export class CronScheduler implements OnApplicationBootstrap, OnModuleDestroy {
     const name = `doctor-job.cron.${handler.type}`;
     if (this.scheduler!.doesExist('timeout', name)) this.scheduler!.deleteTimeout(name);
     const timer = setTimeout(() => {
-      void this.enqueue(handler, tick, 'tick').finally(() => this.schedule(handler, time, time.getNextDateFrom(tick).toJSDate()));
+      void this.track(this.enqueue(handler, tick, 'tick')).finally(() => this.schedule(handler, time, time.getNextDateFrom(tick).toJSDate()));
     }, Math.max(0, tick.getTime() - Date.now()));
     this.scheduler!.addTimeout(name, timer);
     this.names.add(name);

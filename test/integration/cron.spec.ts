@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext } from 'doctor-job';
+import { Client } from 'pg';
 import { createPrismaClient } from '../../sample/database/prisma.service';
-import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
+import { createTestDatabase, describePostgres, eachDialect, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 
@@ -68,6 +69,42 @@ eachDialect('recurring jobs (cron)', (dialect) => {
       expect(app.logs.of('log').some((m) => m.includes(`enqueued the missed tick of ${new Date(latest).toISOString()}`))).toBe(true);
       expect(Recurring.ticks.filter((t) => t.type === 'every-ten-seconds' && t.scheduledAt === new Date(latest).toISOString())).toHaveLength(1);
     } finally {
+      await app.close();
+    }
+  });
+});
+
+describePostgres('recurring jobs: shutdown', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgresql');
+  });
+  afterAll(() => db?.dispose());
+
+  it('waits for a tick whose enqueue is in flight, so no query outlives the app', async () => {
+    Recurring.ticks = [];
+    const app = await startOutboxApp(db, [Recurring], { pollIntervalMs: 50 });
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await waitFor('a tick ran', () => Recurring.ticks.some((t) => t.type === 'every-second'), 5_000);
+      // Hold the schedule row: the next tick's enqueue waits for it.
+      await locker.query('BEGIN');
+      await locker.query(`SELECT 1 FROM "doctor_job_schedule" WHERE "type" = 'every-second' FOR UPDATE`);
+      const waiting = async () =>
+        Number(
+          (await db.query<{ n: unknown }>(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE "datname" = current_database() AND "wait_event_type" = 'Lock' AND "query" LIKE '%doctor_job_schedule%'`,
+          ))[0].n,
+        ) > 0;
+      await waitFor('the next tick waits for the row', waiting, 3_000);
+      const closing = app.close().then(() => 'closed');
+      await sleep(300);
+      expect(await Promise.race([closing, Promise.resolve('still closing')])).toBe('still closing');
+      await locker.query('COMMIT');
+      expect(await closing).toBe('closed');
+    } finally {
+      await locker.end();
       await app.close();
     }
   });

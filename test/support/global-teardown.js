@@ -1,6 +1,7 @@
 // Reports sockets still open when the run ends. Jest runs the files in this process on a 2-core
-// machine, so a database pool that a suite leaves open keeps the run from exiting (forceExit in
-// jest.config.js ends it anyway); this line says which server the leak talks to.
+// machine, so a database pool left open keeps the run from exiting; this line says which server
+// the leak talks to. (One such leak: a cron tick's enqueue still in flight at app shutdown made
+// Prisma reconnect after the test had disconnected it; shutdown now waits for it.)
 const PORTS = { 5432: 'PostgreSQL', 3306: 'MariaDB', 6379: 'Redis', 5672: 'RabbitMQ', 4222: 'NATS', 1883: 'MQTT' };
 
 module.exports = async function globalTeardown() {

@@ -35,3 +35,15 @@ export const LEASE_LOST = (id: string) =>
 export const NO_SCHEDULE_MODULE =
   'DoctorJobModule schedules its runner with @nestjs/schedule, but no SchedulerRegistry is available. ' +
   'Add ScheduleModule.forRoot() to the imports of your AppModule (once per app).';
+
+export const JOBS_GONE = (gone: number, of: number) =>
+  `${gone} of ${of} jobs whose handlers succeeded were no longer in the queue when their success was written ` +
+  '(deleted outside Doctor Job while their lease was live); each ran once.';
+
+export const CLAIMS_UNKNOWN = (gone: number, of: number, leaseMs: number) =>
+  `${gone} of ${of} jobs whose handlers succeeded were not deleted by their batch, which returned when some of its leases ` +
+  `(${leaseMs} ms) could have run out: those jobs may have been claimed again by another worker. No job.succeeded events for this batch.`;
+
+export const CLAIM_LOST = (id: string, type: string, what: string, leaseMs: number) =>
+  `Job ${id} (${type}): ${what} skipped, its claim no longer holds ` +
+  `(the lease of ${leaseMs} ms ran out and the job was claimed again, or it was released).`;

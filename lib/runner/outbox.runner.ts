@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, On
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { DOCTOR_JOB_OPTIONS, DOCTOR_JOB_RUNNER_NAME } from '../doctor-job.constants';
-import { LEASE_EXPIRED_ON_LAST_ATTEMPT, LEASE_LOST, NO_HANDLER_AT_RUN, NO_SCHEDULE_MODULE, TIMED_OUT } from '../doctor-job.messages';
+import { CLAIM_LOST, CLAIMS_UNKNOWN, JOBS_GONE, LEASE_EXPIRED_ON_LAST_ATTEMPT, LEASE_LOST, NO_HANDLER_AT_RUN, NO_SCHEDULE_MODULE, TIMED_OUT } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { JobTimeoutError } from '../errors/job-timeout.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
@@ -468,10 +468,10 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     }
   }
 
-  /** Whether every entry holds its claim and its lease started less than `ms` ago. */
+  /** Whether every entry's lease started less than `ms` ago (relinquished entries never get here). */
   private leasesYoungerThan(entries: RunningJob[], ms: number): boolean {
     const oldest = performance.now() - ms;
-    for (const entry of entries) if (entry.relinquished || entry.leaseFrom <= oldest) return false;
+    for (const entry of entries) if (entry.leaseFrom <= oldest) return false;
     return true;
   }
 
@@ -626,18 +626,6 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
 
 /** Claims in flight at once, at most (see claimLane). */
 const MAX_CLAIM_LANES = 2;
-
-const JOBS_GONE = (gone: number, of: number) =>
-  `${gone} of ${of} jobs whose handlers succeeded were no longer in the queue when their success was written ` +
-  '(deleted outside Doctor Job while their lease was live); each ran once.';
-
-const CLAIMS_UNKNOWN = (gone: number, of: number, leaseMs: number) =>
-  `${gone} of ${of} jobs whose handlers succeeded were not deleted by their batch, which returned when some of its leases ` +
-  `(${leaseMs} ms) could have run out: those jobs may have been claimed again by another worker. No job.succeeded events for this batch.`;
-
-const CLAIM_LOST = (id: string, type: string, what: string, leaseMs: number) =>
-  `Job ${id} (${type}): ${what} skipped, its claim no longer holds ` +
-  `(the lease of ${leaseMs} ms ran out and the job was claimed again, or it was released).`;
 
 function toJobError(thrown: unknown): JobError {
   if (thrown instanceof Error) return { message: thrown.message || thrown.name, stack: thrown.stack };

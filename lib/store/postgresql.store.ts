@@ -10,6 +10,11 @@ const JOB_COLUMNS = `"id"::text AS "id", "type", "payload"::text AS "payload", "
 const CHANNEL = 'doctor_job';
 const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload"::text AS "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
 
+/** A PostgreSQL array literal of ids, positions or uuids (none needs quoting, which pg would do per element). */
+function pgArray(values: Iterable<string | number>): string {
+  return `{${[...values].join(',')}}`;
+}
+
 /**
  * `insert` (an INSERT without RETURNING) returning `columns` (the id as text), with pg_notify in
  * the same statement when `notify`.
@@ -202,8 +207,7 @@ export class PostgresqlJobStore implements JobStore {
        )
        SELECT c."id"::text || ':' || c."token"::text AS "claim" FROM c
        WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`,
-      // Ids, positions and uuids need no quoting in an array literal (pg would escape each one).
-      [`{${ids.join(',')}}`, `{${at.join(',')}}`, `{${tokens.join(',')}}`],
+      [pgArray(ids), pgArray(at), pgArray(tokens)],
     );
     return new Set(rows.map((row) => row.claim));
   }
@@ -218,10 +222,7 @@ export class PostgresqlJobStore implements JobStore {
       ids[i] = claims[i].id;
       tokens.add(claims[i].token);
     }
-    return this.runnerSql.count(`DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = ANY($2::uuid[])`, [
-      `{${ids.join(',')}}`,
-      `{${[...tokens].join(',')}}`,
-    ]);
+    return this.runnerSql.count(`DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = ANY($2::uuid[])`, [pgArray(ids), pgArray(tokens)]);
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {

@@ -125,6 +125,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   private heartbeatBusy = false;
   /** Successes waiting for the next batched DELETE. */
   private completions: RunningJob[] = [];
+  /** Batched DELETEs in flight, and whether a claim came back empty meanwhile. */
+  private deletesInFlight = 0;
+  private emptyClaimDuringDelete = false;
   private stopListening?: () => Promise<void>;
   private listenerDown = false;
 
@@ -251,6 +254,9 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       // Claim again until a claim comes back empty: a short claim does not mean the queue is
       // empty (SKIP LOCKED passes over rows that other claims or deletes hold at that moment).
       this.moreDue = jobs.length > 0;
+      // An empty claim that overlapped a batch DELETE may have skipped rows the delete held locked
+      // (with InnoDB, possibly due ones): claim once more when the delete is done.
+      if (jobs.length === 0 && this.deletesInFlight > 0) this.emptyClaimDuringDelete = true;
       if (!this.active) {
         // stop() came while the claim was in flight: give the jobs straight back.
         await this.release(jobs.map((j) => j.id), token);
@@ -435,6 +441,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     const underLease = store.completeUnderLease !== undefined && this.leasesYoungerThan(batch, this.options.leaseMs / 2);
     let lost: Set<string> | undefined;
     let deleted = 0;
+    this.deletesInFlight++;
     try {
       if (underLease) deleted = await store.completeUnderLease!(batch);
       else lost = await store.complete(batch);
@@ -444,6 +451,11 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
       this.databaseFailed(`complete ${batch.length === 1 ? `job ${batch[0].job.id}` : `${batch.length} jobs`}`, error);
       for (const entry of batch) this.settled(entry);
       return;
+    } finally {
+      if (--this.deletesInFlight === 0 && this.emptyClaimDuringDelete) {
+        this.emptyClaimDuringDelete = false;
+        if (this.active) void this.poll();
+      }
     }
     let announce = this.events.has('job.succeeded');
     if (!lost && deleted < batch.length) {

@@ -37,6 +37,18 @@ export interface ClaimedJob {
   createdAt: Date;
 }
 
+/** What one claim asks for. */
+export interface ClaimParams {
+  /** Most jobs to claim. */
+  limit: number;
+  /** Lease length from the database's now(), in ms. */
+  leaseMs: number;
+  /** The claim token that will hold the claimed jobs (a uuid). */
+  token: string;
+  /** Job types not to claim (their per-type limit is reached). */
+  excludeTypes?: string[];
+}
+
 /** One claim of one job: the job id and the claim token that holds it. */
 export interface Claim {
   id: string;
@@ -105,9 +117,9 @@ export interface JobStore {
   announce?(): void;
   /**
    * Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease;
-   * never jobs of the `excludeTypes`.
+   * never jobs of the `excludeTypes`. Returns them in id order (`compareIds`).
    */
-  claim(limit: number, leaseMs: number, token: string, excludeTypes?: string[]): Promise<ClaimedJob[]>;
+  claim(params: ClaimParams): Promise<ClaimedJob[]>;
   /**
    * Deletes finished jobs, all in one statement. Returns the claims that no longer held their
    * job (as `${id}:${token}`; usually none): their lease ran out and the job was claimed again.

@@ -1,6 +1,6 @@
-import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, lostClaims, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
+import { compareIds, encodeJobs, lostClaims, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Times are UTC: every "now" is UTC_TIMESTAMP(3), whatever the session's time zone.
 const NOW = 'UTC_TIMESTAMP(3)';
@@ -59,7 +59,7 @@ export class MariadbJobStore implements JobStore {
     return idsInOrder(jobs, rows, new Map(existing.map((row) => [row.dedup_key as string, String(row.id)])));
   }
 
-  async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
+  async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
     return retryOnDeadlock(async () => {
       return this.prisma.$transaction(async (tx: TransactionClientLike) => {
         const due = await tx.$queryRawUnsafe<Row[]>(
@@ -84,7 +84,7 @@ export class MariadbJobStore implements JobStore {
           ids,
         );
         const rows = await tx.$queryRawUnsafe<Row[]>(`SELECT ${JOB_COLUMNS} FROM \`doctor_job\` WHERE \`id\` IN ${ID_LIST} ORDER BY \`id\``, ids);
-        return rows.map(toClaimedJob);
+        return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
       }, WAIT);
     });
   }

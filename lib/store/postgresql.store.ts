@@ -1,4 +1,4 @@
-import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, ListenerEvents, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
 import { compareIds, encodeJobs, idsInOrder, missingDedupKeys, sortIds, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
@@ -148,7 +148,7 @@ export class PostgresqlJobStore implements JobStore {
     this.announcing = 'idle';
   }
 
-  async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
+  async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
     // Rows as arrays, in this column order: id, type, payload, attempts, max_attempts, created_at.
     // created_at as epoch ms through date_part (float8): extract() computes in numeric, which
     // made the claim about 7 % slower on the database.

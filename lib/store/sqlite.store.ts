@@ -1,6 +1,6 @@
-import type { Claim, ClaimedJob, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob, QueueStats } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { encodeJobs, lostClaims, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
+import { compareIds, encodeJobs, lostClaims, idsInOrder, missingDedupKeys, sortIds, toClaimedJob, toDate, toDeadLetter, toPendingJob, toTypeStats } from './rows';
 
 // Times are ISO-8601 text with milliseconds in UTC, so they sort and compare as strings.
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -51,7 +51,7 @@ export class SqliteJobStore implements JobStore {
     return idsInOrder(jobs, rows, new Map(existing.map((row) => [row.dedup_key as string, String(row.id)])));
   }
 
-  async claim(limit: number, leaseMs: number, token: string, excludeTypes: string[] = []): Promise<ClaimedJob[]> {
+  async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
     const rows = await this.query(
       `UPDATE "doctor_job"
        SET "locked_until" = ${nowPlusMs('?')}, "attempts" = "attempts" + 1, "claim_token" = ?
@@ -69,7 +69,7 @@ export class SqliteJobStore implements JobStore {
       JSON.stringify(excludeTypes),
       limit,
     );
-    return rows.map(toClaimedJob).sort((a, b) => Number(a.id) - Number(b.id));
+    return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
   }
 
   async complete(claims: Claim[]): Promise<Set<string>> {

@@ -38,37 +38,37 @@ eachDialect('claims, leases and fencing', (dialect) => {
 
     it('claims due jobs in batches, oldest first, each once while its lease runs', async () => {
       const ids = await insert(job(), job(), job(), job(), job());
-      const first = await store.claim(3, 60_000, randomUUID());
+      const first = await store.claim({ limit: 3, leaseMs: 60_000, token: randomUUID() });
       expect(first.map((j) => j.id)).toEqual(ids.slice(0, 3));
       expect(first.every((j) => j.attempt === 1 && j.maxAttempts === 3)).toBe(true);
-      const second = await store.claim(3, 60_000, randomUUID());
+      const second = await store.claim({ limit: 3, leaseMs: 60_000, token: randomUUID() });
       expect(second.map((j) => j.id)).toEqual(ids.slice(3));
-      expect(await store.claim(3, 60_000, randomUUID())).toEqual([]);
+      expect(await store.claim({ limit: 3, leaseMs: 60_000, token: randomUUID() })).toEqual([]);
     });
 
     it('makes a job due again when its lease ends, counting the attempt', async () => {
       const [id] = await insert(job());
-      await store.claim(1, 1_000, randomUUID());
-      expect(await store.claim(1, 1_000, randomUUID())).toEqual([]);
+      await store.claim({ limit: 1, leaseMs: 1_000, token: randomUUID() });
+      expect(await store.claim({ limit: 1, leaseMs: 1_000, token: randomUUID() })).toEqual([]);
       await sleep(1_200);
-      const [again] = await store.claim(1, 1_000, randomUUID());
+      const [again] = await store.claim({ limit: 1, leaseMs: 1_000, token: randomUUID() });
       expect(again).toMatchObject({ id, attempt: 2 });
     });
 
     it('claims a job whose lease ran out ahead of jobs enqueued after it', async () => {
       const [first] = await insert(job());
-      await store.claim(1, 300, randomUUID()); // its worker dies
+      await store.claim({ limit: 1, leaseMs: 300, token: randomUUID() }); // its worker dies
       const later = await insert(job(), job());
       await sleep(450);
-      const claimed = await store.claim(1, 60_000, randomUUID());
+      const claimed = await store.claim({ limit: 1, leaseMs: 60_000, token: randomUUID() });
       expect(claimed.map((j) => j.id)).toEqual([first]);
-      expect((await store.claim(5, 60_000, randomUUID())).map((j) => j.id)).toEqual(later);
+      expect((await store.claim({ limit: 5, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id)).toEqual(later);
     });
 
     it('completes a batch of claims in one statement, only where each claim still holds', async () => {
       const ids = await insert(job(), job(), job());
       const token = randomUUID();
-      await store.claim(3, 60_000, token);
+      await store.claim({ limit: 3, leaseMs: 60_000, token });
       const stranger = randomUUID(); // a claim that lost its job
       const lost = await store.complete([
         { id: ids[0], token },
@@ -82,27 +82,27 @@ eachDialect('claims, leases and fencing', (dialect) => {
     it('claims higher priorities first, in due order within a priority', async () => {
       await insert(job('low', { priority: -5 }), job('n1'), job('high', { priority: 10 }), job('n2'));
       const order: string[] = [];
-      for (let i = 0; i < 4; i++) order.push(...(await store.claim(1, 60_000, randomUUID())).map((j) => j.type));
+      for (let i = 0; i < 4; i++) order.push(...(await store.claim({ limit: 1, leaseMs: 60_000, token: randomUUID() })).map((j) => j.type));
       expect(order).toEqual(['high', 'n1', 'n2', 'low']);
     });
 
     it('extends a lease only for the token that holds it', async () => {
       const [id] = await insert(job());
       const token = randomUUID();
-      await store.claim(1, 1_000, token);
+      await store.claim({ limit: 1, leaseMs: 1_000, token });
       expect(await store.extend([id], randomUUID(), 60_000)).toEqual([]);
       expect(await store.extend([id], token, 60_000)).toEqual([id]);
       await sleep(1_200);
-      expect(await store.claim(1, 1_000, randomUUID())).toEqual([]);
+      expect(await store.claim({ limit: 1, leaseMs: 1_000, token: randomUUID() })).toEqual([]);
     });
 
     it('fences every settle by the claim token: a worker whose lease expired changes nothing', async () => {
       const [id] = await insert(job());
       const tokenA = randomUUID();
       const tokenB = randomUUID();
-      await store.claim(1, 200, tokenA);
+      await store.claim({ limit: 1, leaseMs: 200, token: tokenA });
       await sleep(350);
-      const [claimedByB] = await store.claim(1, 60_000, tokenB);
+      const [claimedByB] = await store.claim({ limit: 1, leaseMs: 60_000, token: tokenB });
       expect(claimedByB).toMatchObject({ id, attempt: 2 });
 
       // A finishes late, whatever its outcome: every write is refused.
@@ -133,9 +133,9 @@ eachDialect('claims, leases and fencing', (dialect) => {
       try {
         await insert(job('later', { delayMs: 60_000 }), job('now'));
         const token = randomUUID();
-        const claimed = await store.claim(10, 60_000, token);
+        const claimed = await store.claim({ limit: 10, leaseMs: 60_000, token });
         expect(claimed.map((j) => j.type)).toEqual(['now']);
-        expect(await store.claim(10, 60_000, randomUUID())).toEqual([]);
+        expect(await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).toEqual([]);
       } finally {
         jest.useRealTimers();
       }
@@ -153,7 +153,7 @@ eachDialect('claims, leases and fencing', (dialect) => {
       const [id] = await insert(job());
       // Three claims whose workers "died": the lease of the last one runs out.
       for (let i = 0; i < 3; i++) {
-        await store.claim(1, 1, randomUUID());
+        await store.claim({ limit: 1, leaseMs: 1, token: randomUUID() });
         await sleep(20);
       }
       const app = await startOutboxApp(db, [Work]);

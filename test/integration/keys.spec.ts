@@ -75,11 +75,11 @@ eachDialect('ordering keys and dedup keys', (dialect) => {
       { key: null, seq: 0 },
     ]);
     const token = randomUUID();
-    const first = await store.claim(10, 60_000, token);
+    const first = await store.claim({ limit: 10, leaseMs: 60_000, token });
     expect(first.map((j) => j.id)).toEqual([a1, b1, u]);
-    expect(await store.claim(10, 60_000, randomUUID())).toEqual([]); // a2 waits while a1 runs
+    expect(await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).toEqual([]); // a2 waits while a1 runs
     await store.complete([{ id: a1, token }]);
-    expect((await store.claim(10, 60_000, randomUUID())).map((j) => j.id)).toEqual([a2]);
+    expect((await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id)).toEqual([a2]);
   });
 
   it('runs the jobs of a key one at a time in enqueue order; a failing job holds the later ones until it succeeds', async () => {

@@ -28,9 +28,9 @@ describePostgres('4. lease edges and clock skew', () => {
         ms,
       );
     }
-    const first = (await store.claim(10, 60_000, randomUUID())).map((j) => j.id);
+    const first = (await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id);
     await sleep(600);
-    const second = (await store.claim(10, 60_000, randomUUID())).map((j) => j.id);
+    const second = (await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id);
     figure('lease edges', {
       leaseEndsMs: offsets.join(' '),
       claimedAtOnce: first.length,

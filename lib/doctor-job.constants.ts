@@ -7,6 +7,3 @@ export const DOCTOR_JOB_OPTIONS = Symbol('DOCTOR_JOB_OPTIONS');
 /** Name of the runner's interval in @nestjs/schedule's SchedulerRegistry. */
 export const DOCTOR_JOB_RUNNER_NAME = 'doctor-job.runner';
 
-/** Table names. Fixed for now; the migrations create them under these names. */
-export const JOB_TABLE = 'doctor_job';
-export const DEAD_LETTER_TABLE = 'doctor_job_dead_letter';

@@ -1,5 +1,6 @@
 import type { InjectionToken } from '@nestjs/common';
 import { InvalidOptionsError } from './errors/invalid-options.error';
+import { definedOnly, describe } from './util/describe';
 import type { PrismaClientLike } from './store/prisma-client.interface';
 
 /** `mysql`: MariaDB 10.6+ through @prisma/adapter-mariadb (Prisma's provider name; MySQL 8 lacks the RETURNING the store uses). */
@@ -201,17 +202,4 @@ function nonNegativeInteger(problems: string[], name: string, value: unknown, ma
   } else if ((value as number) > max) {
     problems.push(`"${name}" must be at most ${max}, got ${describe(value)}`);
   }
-}
-
-/** The keys of an options object whose value is not undefined (so `{ maxMs: undefined }` keeps the default). */
-export function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
-  return String(value);
 }

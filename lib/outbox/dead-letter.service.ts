@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { describe } from '../doctor-job.options';
+import { describe } from '../util/describe';
 import type { DeadLetter } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
-import { describe, type Dialect, type ResolvedDoctorJobOptions } from '../doctor-job.options';
+import type { Dialect, ResolvedDoctorJobOptions } from '../doctor-job.options';
+import { describe } from '../util/describe';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import type { JobStore } from './job-store.interface';
 import { MariadbJobStore } from './mariadb.store';

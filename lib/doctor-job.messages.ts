@@ -47,3 +47,30 @@ export const CLAIMS_UNKNOWN = (gone: number, of: number, leaseMs: number) =>
 export const CLAIM_LOST = (id: string, type: string, what: string, leaseMs: number) =>
   `Job ${id} (${type}): ${what} skipped, its claim no longer holds ` +
   `(the lease of ${leaseMs} ms ran out and the job was claimed again, or it was released).`;
+
+export const PAYLOAD_REJECTED = (dto: string, problems: string[]) => `The payload fails ${dto}:\n  - ${problems.join('\n  - ')}`;
+
+export const UNEXPECTED_RUNNER_ERROR = (id: string, type: string, message: string) => `Job ${id} (${type}): unexpected runner error: ${message}`;
+
+export const RUNNER_STOPPED = (finished: number, released: number) =>
+  `Runner stopped: ${finished} running handler(s) finished, ${released} job(s) released.`;
+
+export const SHUTDOWN_ABORT_REASON = 'Doctor Job is shutting down';
+
+export const SHUTDOWN_RELEASED = (timeoutMs: number, running: number, released: number) =>
+  `Shutdown timeout (${timeoutMs} ms) passed with ${running} handler(s) still running: ` +
+  `aborted them and released ${released} job(s) for another worker, attempt not consumed.`;
+
+export const DATABASE_ANSWERS_AGAIN = 'The database answers again; claiming resumed.';
+
+export const DATABASE_FAILED = (what: string, message: string, pollIntervalMs: number) =>
+  `Could not ${what}: ${message}. Retrying every ${pollIntervalMs} ms; ` +
+  `further failures are not logged until the database answers again. Jobs not settled become due again when their lease ends.`;
+
+export const LISTEN_RECONNECTED = 'LISTEN/NOTIFY wake-up reconnected.';
+
+export const LISTEN_LOST = (message: string, pollIntervalMs: number) =>
+  `LISTEN/NOTIFY wake-up lost its connection (${message}); reconnecting, polling every ${pollIntervalMs} ms meanwhile.`;
+
+export const LISTEN_OFF = (message: string, pollIntervalMs: number) =>
+  `LISTEN/NOTIFY wake-up is off (${message}); polling every ${pollIntervalMs} ms. Pass notify: { connectionString } to turn it on.`;

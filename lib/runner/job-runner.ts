@@ -1,0 +1,158 @@
+import { RUNNER_STOPPED, SHUTDOWN_ABORT_REASON, SHUTDOWN_RELEASED } from '../doctor-job.messages';
+import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
+import type { JobEvents } from '../events/job-events';
+import type { RegisteredHandler } from '../handlers/job-handler.registry';
+import type { JobStore } from '../store/job-store.interface';
+import { ClaimLoop } from './claim-loop';
+import { CompletionBatcher } from './completion-batcher';
+import { FailureSettler } from './failure-settler';
+import { JobExecutor } from './job-executor';
+import { LeaseKeeper } from './lease-keeper';
+import { OutageLog, type RunnerLog } from './outage-log';
+import { byToken, type RunningJob } from './running-job';
+import { Slots } from './slots';
+import { WakeUp } from './wake-up';
+
+export type JobRunnerSettings = Pick<
+  ResolvedDoctorJobOptions,
+  'concurrency' | 'batchSize' | 'leaseMs' | 'pollIntervalMs' | 'shutdownTimeoutMs' | 'backoff' | 'notify'
+>;
+
+/** Type → handler, as JobHandlerRegistry gives it. */
+export interface HandlerLookup {
+  get(type: string): RegisteredHandler | undefined;
+  /** Types whose handler has a `concurrency` of its own. */
+  limited(): Set<string>;
+}
+
+export interface JobRunnerParts {
+  store: JobStore;
+  handlers: HandlerLookup;
+  events: JobEvents;
+  logger: RunnerLog;
+  /** Monotonic ms for lease ages and the outage window; performance.now() unless a test controls it. */
+  now?: () => number;
+}
+
+/**
+ * The runner without Nest: wires the parts and owns start and shutdown. OutboxRunner (the Nest
+ * provider) builds one and drives it; unit tests drive one against an in-memory store.
+ *
+ *   ClaimLoop ──run──▶ JobExecutor ──success──▶ CompletionBatcher (batched, fenced delete)
+ *       ▲                   └──────failure────▶ FailureSettler (fenced retry / dead letter)
+ *   WakeUp, interval        Slots: what may run; LeaseKeeper: heartbeat; OutageLog: database failures
+ */
+export class JobRunner {
+  readonly slots: Slots;
+  readonly claims: ClaimLoop;
+  readonly executor: JobExecutor;
+  readonly completions: CompletionBatcher;
+  readonly leases: LeaseKeeper;
+  readonly wakeUp: WakeUp;
+  private readonly outage: OutageLog;
+  private readonly store: JobStore;
+  private readonly handlers: HandlerLookup;
+  private readonly logger: RunnerLog;
+  private active = false;
+
+  constructor(
+    private readonly settings: JobRunnerSettings,
+    { store, handlers, events, logger, now = () => performance.now() }: JobRunnerParts,
+  ) {
+    this.store = store;
+    this.handlers = handlers;
+    this.logger = logger;
+    const { leaseMs } = settings;
+    this.outage = new OutageLog(settings.pollIntervalMs, logger, now);
+    this.slots = new Slots(settings.concurrency);
+    this.completions = new CompletionBatcher(store, leaseMs, events, this.outage, logger, {
+      closed: (entry) => this.slots.close(entry),
+      claimAgain: () => void this.claims.poll(),
+    }, now);
+    const failures = new FailureSettler(store, leaseMs, events, this.outage, logger);
+    this.executor = new JobExecutor(handlers, settings.backoff, this.slots, failures, events, logger, {
+      slotFreed: () => this.claims.slotFreed(),
+      succeeded: (entry) => this.completions.add(entry),
+    });
+    this.claims = new ClaimLoop(settings, this.slots, {
+      claim: (limit, token) =>
+        this.outage.run('claim jobs', () => store.claim({ limit, leaseMs, token, excludeTypes: this.slots.saturatedTypes() })),
+      run: (job, token, sentAt) => this.executor.run(job, token, sentAt),
+      release: (ids, token) => this.release(ids, token),
+      claimedNothing: () => this.completions.claimedNothing(),
+    }, now);
+    this.leases = new LeaseKeeper(store, leaseMs, () => this.slots.runningJobs(), this.outage, logger, now);
+    this.wakeUp = new WakeUp(store, settings.pollIntervalMs, logger, () => void this.poll());
+  }
+
+  get isRunning(): boolean {
+    return this.active;
+  }
+
+  get inFlight(): number {
+    return this.slots.size;
+  }
+
+  start(): void {
+    if (this.active) return;
+    this.active = true;
+    const limits = new Map<string, number>();
+    for (const type of this.handlers.limited()) limits.set(type, this.handlers.get(type)!.concurrency!);
+    this.slots.limitTypes(limits);
+    this.claims.start();
+    this.leases.start();
+    if (this.settings.notify !== false) void this.wakeUp.start();
+    void this.poll();
+  }
+
+  poll(): Promise<void> {
+    return this.claims.poll();
+  }
+
+  /**
+   * Stops claiming, waits up to `shutdownTimeoutMs` for open claims (running handlers, outcomes
+   * being settled, a claim under way), then aborts the handlers still running and releases their
+   * jobs without consuming the attempt.
+   */
+  async stop(): Promise<void> {
+    if (!this.active) return;
+    this.active = false;
+    const claimsStopped = this.claims.stop();
+    await this.wakeUp.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.settings.shutdownTimeoutMs)));
+    const closed = claimsStopped.then(() => this.slots.allClosed());
+    const open = this.slots.openClaims;
+    const outcome = await Promise.race([closed, timedOut]);
+    clearTimeout(timer);
+    const released = outcome === 'timeout' ? await this.releaseRunning() : 0;
+    this.leases.stop();
+    this.logger.log(RUNNER_STOPPED(open - released, released));
+  }
+
+  /** Shutdown timeout: aborts the handlers still running and gives their jobs back. */
+  private async releaseRunning(): Promise<number> {
+    const entries: RunningJob[] = this.slots.runningJobs(); // not those settling their outcome
+    for (const entry of entries) {
+      entry.relinquished = true;
+      entry.abort(new Error(SHUTDOWN_ABORT_REASON));
+    }
+    let count = 0;
+    for (const [token, group] of byToken(entries)) count += await this.release(group.map((e) => e.job.id), token);
+    // Their handlers may go on (they were asked to stop); they no longer count as running.
+    this.slots.evict();
+    for (const entry of entries) this.slots.close(entry);
+    this.logger.warn(SHUTDOWN_RELEASED(this.settings.shutdownTimeoutMs, entries.length, count));
+    return count;
+  }
+
+  private async release(ids: string[], token: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    try {
+      return await this.store.release(ids, token);
+    } catch (error) {
+      this.outage.failed(`release jobs ${ids.join(', ')}`, error);
+      return 0;
+    }
+  }
+}

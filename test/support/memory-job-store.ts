@@ -1,0 +1,372 @@
+import { randomUUID } from 'node:crypto';
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, NewJob, PendingJob, QueueStats } from '../../lib/store/job-store.interface';
+import type { TransactionClientLike } from '../../lib/store/prisma-client.interface';
+import { compareIds } from '../../lib/store/rows';
+
+/**
+ * An in-memory `JobStore` for unit tests of the runner (a test helper, never shipped). Same
+ * semantics as the SQL stores, on a `ManualClock`, with hooks that make races deterministic:
+ * `hold` a method mid-call, `failNext` call of a method, `expireLease` / `stealClaim` a job.
+ */
+
+/** A clock that moves only when told to (ms since epoch). */
+export class ManualClock {
+  private ms = Date.parse('2026-01-01T00:00:00.000Z');
+  now(): number { return this.ms; }
+  advance(ms: number): void { this.ms += ms; }
+  set(ms: number | Date): void { this.ms = typeof ms === 'number' ? ms : ms.getTime(); }
+}
+
+/** A row of the queue table; times in ms since epoch. */
+export interface MemoryJobRow {
+  id: string; type: string; payload: unknown; attempts: number; maxAttempts: number; priority: number;
+  orderingKey: string | null; dedupKey: string | null; lastError: string | null; createdAt: number;
+  /** Due from; the lease (null when not claimed); the token of the claim that holds the job. */
+  runAt: number; lockedUntil: number | null; claimToken: string | null;
+}
+
+/** A row of the dead-letter table (its own id sequence); times in ms since epoch. */
+export type MemoryDeadLetterRow = Pick<MemoryJobRow, 'type' | 'payload' | 'attempts' | 'maxAttempts' | 'priority' | 'orderingKey' | 'createdAt'> & {
+  id: string; jobId: string; errorMessage: string; errorStack: string | null; failedAt: number;
+};
+
+export type JobStoreMethod = Exclude<keyof JobStore, 'dialect'>;
+
+/** Returned by `hold(method)`: calls of the method wait before doing their work until `release()`. */
+export class HoldController {
+  /** Calls that arrived at the hold (released or not). */
+  calls = 0;
+  private arrived!: () => void;
+  private open!: () => void;
+  /** Resolves when the first call arrives at the hold. */
+  readonly waiting = new Promise<void>((resolve) => (this.arrived = resolve));
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  constructor(private readonly lift: () => void) {}
+
+  /** Lets the waiting calls (and every later one) through. */
+  release(): void {
+    this.lift();
+    this.open();
+  }
+
+  /** @internal A call arrives: waits until released. */
+  async enter(): Promise<void> {
+    this.calls++;
+    this.arrived();
+    await this.gate;
+  }
+}
+
+/** A transaction client of `transaction()`: the store runs no SQL. */
+const noSql = () => Promise.reject(new Error('MemoryJobStore runs no SQL'));
+
+export class MemoryJobStore implements JobStore {
+  /** A fake: reports PostgreSQL (its store has every optional method) but has no listen/announce/close, so runners poll. */
+  readonly dialect: JobStore['dialect'] = 'postgresql';
+  readonly clock: ManualClock;
+  /** Every call of a JobStore method, in call order. */
+  readonly calls: { method: JobStoreMethod; args: unknown[] }[] = [];
+
+  private readonly jobs = new Map<string, MemoryJobRow>();
+  private readonly deadLetters = new Map<string, MemoryDeadLetterRow>();
+  private readonly ticks = new Map<string, number>();
+  private jobSequence = 0;
+  private deadLetterSequence = 0;
+  /** Rows written by open transactions, visible only to their own transaction until commit. */
+  private readonly open = new Map<TransactionClientLike, MemoryJobRow[]>();
+  private readonly finished = new WeakSet<TransactionClientLike>();
+  private readonly failures = new Map<JobStoreMethod, Error[]>();
+  private readonly holds = new Map<JobStoreMethod, HoldController>();
+
+  constructor(options: { clock?: ManualClock } = {}) {
+    this.clock = options.clock ?? new ManualClock();
+  }
+
+  // ---- test hooks ----
+
+  /** The next call of `method` rejects with `error`. */
+  failNext(method: JobStoreMethod, error: Error = new Error(`injected failure of ${method}`)): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), error]);
+  }
+
+  /** Calls of `method` wait, before doing their work, until the controller's release(). */
+  hold(method: JobStoreMethod): HoldController {
+    const controller: HoldController = new HoldController(() => this.holds.get(method) === controller && this.holds.delete(method));
+    this.holds.set(method, controller);
+    return controller;
+  }
+
+  /** The job's lease runs out now: it is due again. */
+  expireLease(id: string): void {
+    this.row(id).lockedUntil = this.clock.now();
+  }
+
+  /** Another worker claims the job (whatever its lease), as after the lease ran out; returns its token. */
+  stealClaim(id: string, token: string = randomUUID(), leaseMs = 30_000): string {
+    const row = this.row(id);
+    Object.assign(row, { claimToken: token, lockedUntil: this.clock.now() + leaseMs, attempts: row.attempts + 1 });
+    return token;
+  }
+
+  /** Committed queue rows in id order (copies). */
+  rows(): MemoryJobRow[] {
+    return [...this.jobs.values()].sort(byId).map((row) => structuredClone(row));
+  }
+
+  /** Dead-letter rows in id order (copies). */
+  deadLetterRows(): MemoryDeadLetterRow[] {
+    return [...this.deadLetters.values()].sort(byId).map((row) => structuredClone(row));
+  }
+
+  /**
+   * Runs `fn` in a transaction: its inserts get ids at once (like a sequence, so a rollback
+   * leaves a gap) but join the queue only when `fn` resolves; nothing of them stays if it throws.
+   * At commit, a row whose dedup key was taken meanwhile is dropped (a database would have made
+   * the insert wait for the other transaction).
+   */
+  async transaction<T>(fn: (tx: TransactionClientLike) => Promise<T>): Promise<T> {
+    const tx: TransactionClientLike = { $queryRawUnsafe: noSql, $executeRawUnsafe: noSql };
+    const buffer: MemoryJobRow[] = [];
+    this.open.set(tx, buffer);
+    try {
+      const result = await fn(tx);
+      for (const row of buffer) if (row.dedupKey === null || !this.dedupHolder(row.dedupKey, [])) this.jobs.set(row.id, row);
+      return result;
+    } finally {
+      this.open.delete(tx);
+      this.finished.add(tx);
+    }
+  }
+
+  // ---- JobStore ----
+
+  /** Writes at once, or into the transaction's buffer for a tx of `transaction()`. */
+  insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]> {
+    return this.run('insert', [tx, jobs, options], () => {
+      if (this.finished.has(tx)) throw new Error('the transaction has already finished');
+      const buffer = this.open.get(tx);
+      return jobs.map((job) => {
+        const holder = job.dedupKey === undefined ? undefined : this.dedupHolder(job.dedupKey, buffer ?? []);
+        if (holder) return holder.id;
+        const runAt = job.runAt ? job.runAt.getTime() : this.clock.now() + Math.round(job.delayMs ?? 0);
+        const row = this.newRow({ ...job, payload: JSON.parse(job.payload) }, runAt);
+        if (buffer) buffer.push(row);
+        else this.jobs.set(row.id, row);
+        return row.id;
+      });
+    });
+  }
+
+  /** Due heads by priority desc, runAt, id; stamps token, lease and attempt; returns in id order. */
+  claim(params: ClaimParams): Promise<ClaimedJob[]> {
+    return this.run('claim', [params], () => {
+      const { limit, leaseMs, token, excludeTypes = [] } = params;
+      const now = this.clock.now();
+      const all = [...this.jobs.values()];
+      const isHead = (job: MemoryJobRow) => job.orderingKey === null || !all.some((o) => o.orderingKey === job.orderingKey && compareIds(o.id, job.id) < 0);
+      const picked = all
+        .filter((job) => isDue(job, now) && !excludeTypes.includes(job.type) && isHead(job))
+        .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id))
+        .slice(0, Math.max(0, limit));
+      for (const job of picked) Object.assign(job, { lockedUntil: now + leaseMs, attempts: job.attempts + 1, claimToken: token });
+      return picked.sort(byId).map(({ id, type, payload, attempts, maxAttempts, createdAt }) => ({ id, type, payload: structuredClone(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt) }));
+    });
+  }
+
+  /** Deletes the jobs each claim still holds; returns the other claims as `${id}:${token}`. */
+  complete(claims: Claim[]): Promise<Set<string>> {
+    return this.run('complete', [claims], () => {
+      const held = claims.filter(({ id, token }) => this.jobs.get(id)?.claimToken === token);
+      for (const { id } of held) this.jobs.delete(id);
+      return new Set(claims.filter((claim) => !held.includes(claim)).map(({ id, token }) => `${id}:${token}`));
+    });
+  }
+
+  /** Like PostgreSQL: deletes the jobs among the ids held by any token of the batch; returns the count. */
+  completeUnderLease(claims: Claim[]): Promise<number> {
+    return this.run('completeUnderLease', [claims], () => {
+      const tokens = new Set(claims.map((claim) => claim.token));
+      return [...new Set(claims.map((claim) => claim.id))].filter((id) => {
+        const token = this.jobs.get(id)?.claimToken;
+        return token != null && tokens.has(token) && this.jobs.delete(id);
+      }).length;
+    });
+  }
+
+  /** If the token holds: due again after delayMs, lease dropped, error recorded (attempt kept). */
+  retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
+    const update = { runAt: this.clock.now() + Math.round(delayMs), lockedUntil: null, claimToken: null, lastError: error.message };
+    return this.run('retry', [id, token, delayMs, error], () => this.updateHeld([id], token, (job) => Object.assign(job, update)).length > 0);
+  }
+
+  /** If the token holds: moves the job to the dead letters. */
+  deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
+    return this.run('deadLetter', [id, token, error], () => {
+      const job = this.held(id, token);
+      if (!job) return false;
+      this.jobs.delete(id);
+      const { type, payload, attempts, maxAttempts, priority, orderingKey, createdAt } = job;
+      const deadId = String(++this.deadLetterSequence);
+      const failure = { errorMessage: error.message, errorStack: error.stack ?? null, failedAt: this.clock.now() };
+      this.deadLetters.set(deadId, { id: deadId, jobId: id, type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, ...failure });
+      return true;
+    });
+  }
+
+  /** Pushes the lease of the jobs the token holds; returns their ids. */
+  extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
+    return this.run('extend', [ids, token, leaseMs], () => this.updateHeld(ids, token, (job) => (job.lockedUntil = this.clock.now() + leaseMs)));
+  }
+
+  /** Gives back the jobs the token holds, handing back their attempt; returns the count. */
+  release(ids: string[], token: string): Promise<number> {
+    const update = (job: MemoryJobRow) => Object.assign(job, { lockedUntil: null, claimToken: null, attempts: Math.max(job.attempts - 1, 0) });
+    return this.run('release', [ids, token], () => this.updateHeld(ids, token, update).length);
+  }
+
+  /** Newest first, optionally of one type and older than `before`. */
+  listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    return this.run('listDeadLetters', [query], () =>
+      [...this.deadLetters.values()]
+        .filter((row) => (query.type === undefined || row.type === query.type) && (query.before === undefined || compareIds(row.id, query.before) < 0))
+        .sort((a, b) => compareIds(b.id, a.id))
+        .slice(0, query.limit)
+        .map(toDeadLetter),
+    );
+  }
+
+  getDeadLetter(id: string): Promise<DeadLetter | null> {
+    return this.run('getDeadLetter', [id], () => (this.deadLetters.has(id) ? toDeadLetter(this.deadLetters.get(id)!) : null));
+  }
+
+  /** New jobs, due now with 0 attempts, in dead-letter id order; the dead letters go. */
+  replayDeadLetters(ids: string[]): Promise<string[]> {
+    return this.run('replayDeadLetters', [ids], () => {
+      const moved = [...new Set(ids)].flatMap((id) => this.deadLetters.get(id) ?? []).sort(byId);
+      return moved.map(({ id, type, payload, maxAttempts, priority, orderingKey }) => {
+        this.deadLetters.delete(id);
+        const row = this.newRow({ type, payload, maxAttempts, priority, orderingKey }, this.clock.now());
+        this.jobs.set(row.id, row);
+        return row.id;
+      });
+    });
+  }
+
+  deleteDeadLetters(ids: string[]): Promise<number> {
+    return this.run('deleteDeadLetters', [ids], () => [...new Set(ids)].filter((id) => this.deadLetters.delete(id)).length);
+  }
+
+  /** The type's last cron tick; with `init`, recorded if there is none. */
+  lastTick(type: string, init?: Date): Promise<Date | null> {
+    return this.run('lastTick', [type, init], () => {
+      if (init && !this.ticks.has(type)) this.ticks.set(type, init.getTime());
+      const tick = this.ticks.get(type);
+      return tick === undefined ? null : new Date(tick);
+    });
+  }
+
+  /** Moves the last tick forward to `tick` and inserts the job (due now), or returns null if taken. */
+  claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
+    return this.run('claimTick', [type, tick, job], () => {
+      const last = this.ticks.get(type);
+      if (last !== undefined && last >= tick.getTime()) return null;
+      this.ticks.set(type, tick.getTime());
+      const row = this.newRow({ type, payload: JSON.parse(job.payload), maxAttempts: job.maxAttempts, priority: job.priority }, this.clock.now());
+      this.jobs.set(row.id, row);
+      return row.id;
+    });
+  }
+
+  /** Per type (sorted): due, running, total, oldest due age; dead letters per type. */
+  stats(): Promise<QueueStats> {
+    return this.run('stats', [], () => {
+      const now = this.clock.now();
+      const types = [...new Set([...this.jobs.values()].map((job) => job.type))].sort().map((type) => {
+        const jobs = [...this.jobs.values()].filter((job) => job.type === type);
+        const due = jobs.filter((job) => isDue(job, now));
+        const oldest = Math.min(...due.map((job) => job.runAt));
+        const running = jobs.filter((job) => job.lockedUntil !== null && job.lockedUntil > now).length;
+        return { type, due: due.length, running, total: jobs.length, oldestDueAgeMs: due.length ? Math.max(0, now - oldest) : 0 };
+      });
+      const counts = new Map<string, number>();
+      for (const row of this.deadLetters.values()) counts.set(row.type, (counts.get(row.type) ?? 0) + 1);
+      return { types, deadLetters: [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([type, count]) => ({ type, count })) };
+    });
+  }
+
+  /** Committed jobs in id order, optionally of one type. */
+  listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
+    return this.run('listJobs', [query], () => {
+      const now = this.clock.now();
+      return [...this.jobs.values()]
+        .filter((job) => query.type === undefined || job.type === query.type)
+        .sort(byId)
+        .slice(0, query.limit)
+        .map(({ id, type, payload, attempts, maxAttempts, runAt, lastError, lockedUntil, createdAt }) => {
+          const claimed = lockedUntil !== null && lockedUntil > now;
+          return { id, type, payload: structuredClone(payload), attempts, maxAttempts, runAt: new Date(runAt), lastError, claimed, createdAt: new Date(createdAt) };
+        });
+    });
+  }
+
+  // ---- internals ----
+
+  /** Logs the call, waits at a hold, throws an injected failure, then does the work in one step. */
+  private async run<T>(method: JobStoreMethod, args: unknown[], work: () => T): Promise<T> {
+    this.calls.push({ method, args });
+    const failure = this.failures.get(method)?.shift();
+    await this.holds.get(method)?.enter();
+    if (failure) throw failure;
+    return work();
+  }
+
+  /** A fresh row with the next id of the sequence; `payload` already parsed. */
+  private newRow(job: NewRow, runAt: number): MemoryJobRow {
+    const { type, payload, maxAttempts, priority } = job;
+    const fresh = { attempts: 0, lockedUntil: null, claimToken: null, lastError: null, createdAt: this.clock.now() };
+    return { id: String(++this.jobSequence), type, payload, maxAttempts, priority, orderingKey: job.orderingKey ?? null, dedupKey: job.dedupKey ?? null, runAt, ...fresh };
+  }
+
+  /** The queued job holding a dedup key: committed, or in the given transaction buffer. */
+  private dedupHolder(key: string, buffer: MemoryJobRow[]): MemoryJobRow | undefined {
+    return [...this.jobs.values(), ...buffer].find((job) => job.dedupKey === key);
+  }
+
+  /** Applies `update` to the jobs (each once) that `token` holds; returns their ids. */
+  private updateHeld(ids: string[], token: string, update: (job: MemoryJobRow) => void): string[] {
+    return [...new Set(ids)].filter((id) => {
+      const job = this.held(id, token);
+      if (job) update(job);
+      return job !== undefined;
+    });
+  }
+
+  /** The job, if `token` holds it. */
+  private held(id: string, token: string): MemoryJobRow | undefined {
+    const job = this.jobs.get(id);
+    return job?.claimToken === token ? job : undefined;
+  }
+
+  private row(id: string): MemoryJobRow {
+    const job = this.jobs.get(id);
+    if (!job) throw new Error(`no job ${id} in the queue`);
+    return job;
+  }
+}
+
+type NewRow = Pick<MemoryJobRow, 'type' | 'payload' | 'maxAttempts' | 'priority'> & { orderingKey?: string | null; dedupKey?: string };
+
+/** Due: its time has come and no live lease holds it. */
+function isDue(job: MemoryJobRow, now: number): boolean {
+  return job.runAt <= now && (job.lockedUntil === null || job.lockedUntil <= now);
+}
+
+function byId(a: { id: string }, b: { id: string }): number {
+  return compareIds(a.id, b.id);
+}
+
+function toDeadLetter(row: MemoryDeadLetterRow): DeadLetter {
+  const { id, jobId, type, payload, attempts, maxAttempts, errorMessage, errorStack, createdAt, failedAt } = row;
+  return { id, jobId, type, payload: structuredClone(payload), attempts, maxAttempts, errorMessage, errorStack, createdAt: new Date(createdAt), failedAt: new Date(failedAt) };
+}

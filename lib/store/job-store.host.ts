@@ -4,15 +4,14 @@ import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
 import type { Dialect, ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { describe } from '../util/describe';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { createJobStore } from './create-job-store';
 import type { JobStore } from './job-store.interface';
-import { MariadbJobStore } from './mariadb.store';
-import { PostgresqlJobStore, type PgConnectionConfig } from './postgresql.store';
 import type { PrismaClientLike } from './prisma-client.interface';
-import { SqliteJobStore } from './sqlite.store';
 
 /**
- * Resolves the app's Prisma client (a DI token is looked up once every provider exists, so the
- * client may live in any module) and builds the store for its dialect.
+ * The Nest provider of the JobStore: resolves the app's Prisma client (a DI token is looked up
+ * once every provider exists, so the client may live in any module), detects its dialect, and
+ * has `createJobStore()` build the store.
  */
 @Injectable()
 export class JobStoreHost implements OnModuleInit, OnApplicationShutdown {
@@ -27,12 +26,8 @@ export class JobStoreHost implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     const prisma = this.resolveClient();
     const dialect = this.options.dialect ?? detectDialect(prisma);
-    const store =
-      dialect === 'postgresql'
-        ? this.postgresqlStore(prisma)
-        : dialect === 'mysql'
-          ? new MariadbJobStore(prisma)
-          : new SqliteJobStore(prisma);
+    const { notify, runnerPool } = this.options;
+    const store = createJobStore(dialect, prisma, { notify, runnerPool, warn: (message) => this.logger.warn(message) });
     this.resolved = { prisma, store };
   }
 
@@ -54,30 +49,6 @@ export class JobStoreHost implements OnModuleInit, OnApplicationShutdown {
     return this.resolved;
   }
 
-  private postgresqlStore(prisma: PrismaClientLike): PostgresqlJobStore {
-    const { notify, runnerPool } = this.options;
-    const adapter = adapterConnection(prisma);
-    const listen = notify === false ? undefined : typeof notify === 'object' ? { connectionString: notify.connectionString } : adapter;
-    let pool: (PgConnectionConfig & { max: number }) | undefined;
-    if (runnerPool !== false) {
-      const own = typeof runnerPool === 'object' ? runnerPool : {};
-      const settings = own.connectionString ? { connectionString: own.connectionString } : adapter;
-      if (!settings) {
-        this.logger.warn(
-          'runnerPool: the connection settings of the Prisma client\'s adapter could not be read, so the runner claims jobs through the ' +
-            'Prisma client (more CPU per job). Pass runnerPool: { connectionString } to use a pool of its own, or runnerPool: false to silence this.',
-        );
-      } else if (!pgInstalled()) {
-        this.logger.warn(
-          'runnerPool: the "pg" package is not installed, so the runner claims jobs through the Prisma client (more CPU per job). ' +
-            'Install pg (npm install pg) or set runnerPool: false to silence this.',
-        );
-      } else {
-        pool = { ...settings, max: own.max ?? 2 };
-      }
-    }
-    return new PostgresqlJobStore(prisma, listen, pool);
-  }
   private resolveClient(): PrismaClientLike {
     const { prisma } = this.options;
     // Tokens are classes, strings or symbols; any object is taken as the client itself.
@@ -132,29 +103,4 @@ export function detectDialect(client: unknown): Dialect {
 function tokenName(token: unknown): string {
   if (typeof token === 'function') return token.name;
   return String(token);
-}
-
-/**
- * The pg connection settings of the client's @prisma/adapter-pg: its connection string or pool
- * config, or the options of the pg.Pool it was given. Prisma does not expose them publicly.
- */
-function adapterConnection(prisma: PrismaClientLike): PgConnectionConfig | undefined {
-  const adapter = (prisma as { _engineConfig?: { adapter?: Record<string, unknown> } })._engineConfig?.adapter;
-  const config = adapter?.config as string | PgConnectionConfig | undefined;
-  const pool = adapter?.externalPool as { options?: PgConnectionConfig } | undefined;
-  if (typeof config === 'string') return { connectionString: config };
-  const settings = config ?? pool?.options;
-  if (!settings || typeof settings !== 'object') return undefined;
-  // The app's pool sizing and callbacks are its own; only the connection settings are shared.
-  const { max: _max, min: _min, log: _log, onConnect: _onConnect, ...connection } = settings as PgConnectionConfig & Record<string, unknown>;
-  return connection;
-}
-
-function pgInstalled(): boolean {
-  try {
-    require.resolve('pg');
-    return true;
-  } catch {
-    return false;
-  }
 }

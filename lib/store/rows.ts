@@ -1,9 +1,8 @@
-import type { ClaimedJob, DeadLetter, NewJob, PendingJob, TypeStats } from './job-store.interface';
-
 /**
  * Dialect-neutral helpers for the stores: encoding a batch of new jobs as one JSON parameter,
- * and turning raw rows (whose value types differ by driver) into the public shapes.
+ * ordering ids exactly, and turning raw rows (whose value types differ by driver) into the public shapes.
  */
+import type { ClaimedJob, DeadLetter, NewJob, PendingJob, QueueStats, TypeStats } from './job-store.interface';
 
 /** One JSON array for a whole batch, so an insert of any size is one statement with one parameter. */
 export function encodeJobs(jobs: NewJob[]): string {
@@ -18,7 +17,8 @@ export function encodeJobs(jobs: NewJob[]): string {
     .join(',')}]`;
 }
 
-type Row = Record<string, unknown>;
+/** A row as a driver returns it. */
+export type Row = Record<string, unknown>;
 
 /** Orders decimal ids (no leading zeros) numerically without making BigInts: shorter is smaller. */
 export function compareIds(a: string, b: string): number {
@@ -96,6 +96,11 @@ export function toTypeStats(row: Row): TypeStats {
     total: Number(row.total),
     oldestDueAgeMs: Math.max(0, Math.round(Number(row.oldest_due_ms))),
   };
+}
+
+/** Stats from the per-type rows and the dead letters per type. */
+export function toQueueStats(types: Row[], deadLetters: Row[]): QueueStats {
+  return { types: types.map(toTypeStats), deadLetters: deadLetters.map((row) => ({ type: row.type as string, count: Number(row.count) })) };
 }
 
 export function toPendingJob(row: Row): PendingJob {

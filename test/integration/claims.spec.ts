@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
+import { createJobStore } from '../../lib/store/create-job-store';
 import type { JobStore } from '../../lib/store/job-store.interface';
-import { MariadbJobStore } from '../../lib/store/mariadb.store';
-import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
-import { SqliteJobStore } from '../../lib/store/sqlite.store';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
 import { startOutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
@@ -21,12 +19,7 @@ eachDialect('claims, leases and fencing', (dialect) => {
 
     beforeAll(async () => {
       db = await createTestDatabase(dialect);
-      store =
-        dialect === 'postgresql'
-          ? new PostgresqlJobStore(db.prisma, undefined, path === 'runner pool' ? { connectionString: db.url, max: 2 } : undefined)
-          : dialect === 'mysql'
-            ? new MariadbJobStore(db.prisma)
-            : new SqliteJobStore(db.prisma);
+      store = createJobStore(dialect, db.prisma, { notify: false, runnerPool: path === 'runner pool' ? { connectionString: db.url, max: 2 } : false });
     });
     afterAll(async () => {
       await store?.close?.();

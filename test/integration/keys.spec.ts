@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext } from 'doctor-job';
+import { createJobStore } from '../../lib/store/create-job-store';
 import type { JobStore } from '../../lib/store/job-store.interface';
-import { MariadbJobStore } from '../../lib/store/mariadb.store';
-import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
-import { SqliteJobStore } from '../../lib/store/sqlite.store';
 import { createPrismaClient } from '../../sample/database/prisma.service';
 import { createTestDatabase, describePostgres, eachDialect, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
@@ -52,7 +50,7 @@ eachDialect('ordering keys and dedup keys', (dialect) => {
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    store = dialect === 'postgresql' ? new PostgresqlJobStore(db.prisma) : dialect === 'mysql' ? new MariadbJobStore(db.prisma) : new SqliteJobStore(db.prisma);
+    store = createJobStore(dialect, db.prisma, { notify: false, runnerPool: false });
   });
   afterAll(() => db?.dispose());
   beforeEach(async () => {

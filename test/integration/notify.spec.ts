@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
 import { Client, type Notification } from 'pg';
-import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
+import { createJobStore } from '../../lib/store/create-job-store';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
@@ -148,7 +148,7 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
     });
 
     it('announce(): calls made while a NOTIFY is in flight are folded into exactly one more', async () => {
-      const store = new PostgresqlJobStore(db.prisma, undefined, { connectionString: db.url, max: 2 });
+      const store = createJobStore('postgresql', db.prisma, { notify: false, runnerPool: { connectionString: db.url, max: 2 } });
       try {
         store.announce();
         store.announce();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PostgresqlJobStore } from '../../lib/store/postgresql.store';
+import { createJobStore } from '../../lib/store/create-job-store';
 import { describePostgres, type TestDatabase } from '../support/databases';
 import type { OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
@@ -16,7 +16,7 @@ describePostgres('4. lease edges and clock skew', () => {
   beforeEach(() => db.execute('DELETE FROM "doctor_job"'));
 
   it('claims exactly the jobs whose lease ended before the database’s now()', async () => {
-    const store = new PostgresqlJobStore(db.prisma);
+    const store = createJobStore('postgresql', db.prisma, { notify: false, runnerPool: false });
     const offsets = [-1_000, -100, -10, 400, 1_500];
     const ids = await producer.outbox.transaction((tx) =>
       producer.outbox.enqueueMany(tx, offsets.map((ms) => ({ type: 'record', payload: { n: ms } }))),

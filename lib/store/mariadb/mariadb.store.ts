@@ -1,0 +1,122 @@
+/**
+ * MariaDB's JobStore (the `mysql` dialect option): binds the parameters of mariadb.sql.ts's
+ * statements and decodes their rows. Claims lock rows with FOR UPDATE SKIP LOCKED in a
+ * transaction of their own; the runner's writes are retried on InnoDB deadlocks. No LISTEN/NOTIFY: the runner polls.
+ */
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from '../job-store.interface';
+import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
+import { compareIds, encodeJobs, lostClaims, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { SqlJobStore } from '../sql-job-store';
+import * as sql from './mariadb.sql';
+
+/** Attempts of a statement that InnoDB aborted as a deadlock victim, the first included. */
+const DEADLOCK_ATTEMPTS = 5;
+/** Wait before the next attempt after a deadlock: this many ms times the attempts so far. */
+const DEADLOCK_BACKOFF_MS = 5;
+
+export class MariadbJobStore extends SqlJobStore implements JobStore {
+  readonly dialect = 'mysql' as const;
+
+  constructor(prisma: PrismaClientLike) {
+    super(prisma, sql);
+  }
+
+  protected override time(date: Date): string {
+    return mariadbTime(date);
+  }
+
+  async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
+    const rows = await tx.$queryRawUnsafe<Row[]>(sql.insert.batch, ...Array(2).fill(encodeJobs(jobs)));
+    return this.insertedIds(tx, jobs, rows);
+  }
+
+  async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
+    return retryOnDeadlock(async () => {
+      return this.transaction(async (tx) => {
+        const due = await tx.$queryRawUnsafe<Row[]>(sql.claim.lock, JSON.stringify(excludeTypes), limit);
+        if (due.length === 0) return [];
+        const ids = JSON.stringify(due.map((row) => row.id));
+        await tx.$executeRawUnsafe(sql.claim.stamp, leaseMs, token, ids);
+        const rows = await tx.$queryRawUnsafe<Row[]>(sql.claim.read, ids);
+        return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
+      });
+    });
+  }
+
+  async complete(claims: Claim[]): Promise<Set<string>> {
+    return retryOnDeadlock(async () => {
+      if (claims.length === 0) return new Set();
+      const rows = await this.query(sql.complete, JSON.stringify(claims.map(({ id, token }) => ({ id, token }))));
+      return lostClaims(claims, rows);
+    });
+  }
+
+  async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
+    return retryOnDeadlock(async () => (await this.execute(sql.retry, Math.round(delayMs), error.message, id, token)) > 0);
+  }
+
+  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
+    return retryOnDeadlock(() => this.moveToDeadLetters(sql.deadLetter, id, token, error));
+  }
+
+  async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
+    return retryOnDeadlock(async () => {
+      if (ids.length === 0) return [];
+      return this.transaction(async (tx) => {
+        await tx.$executeRawUnsafe(sql.extend.update, leaseMs, JSON.stringify(ids), token);
+        const rows = await tx.$queryRawUnsafe<Row[]>(sql.extend.held, JSON.stringify(ids), token);
+        return rows.map((row) => String(row.id));
+      });
+    });
+  }
+
+  async release(ids: string[], token: string): Promise<number> {
+    return retryOnDeadlock(async () => {
+      if (ids.length === 0) return 0;
+      return this.execute(sql.release, JSON.stringify(ids), token);
+    });
+  }
+
+  async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    const type = query.type ?? null;
+    const before = query.before ?? null;
+    return (await this.query(sql.listDeadLetters, type, type, before, before, query.limit)).map(toDeadLetter);
+  }
+
+  async replayDeadLetters(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.moveToQueue(sql.replayDeadLetters, ids);
+  }
+
+  async claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
+    return this.claimTickWith(async (tx) => {
+      await tx.$executeRawUnsafe(sql.claimTick.init, type, mariadbTime(new Date(0)));
+      return (await tx.$executeRawUnsafe(sql.claimTick.advance, mariadbTime(tick), type, mariadbTime(tick))) > 0;
+    }, job);
+  }
+
+  async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
+    const type = query.type ?? null;
+    return (await this.query(sql.listJobs, type, type, query.limit)).map(toPendingJob);
+  }
+}
+
+/**
+ * InnoDB resolves lock conflicts between concurrent claims and outcome writes by aborting one side
+ * with a deadlock error (1213); the statement is then simply run again.
+ */
+async function retryOnDeadlock<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (attempt >= DEADLOCK_ATTEMPTS || !/\b1213\b|Deadlock found/.test(String((error as Error)?.message))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, DEADLOCK_BACKOFF_MS * attempt));
+    }
+  }
+}
+
+/** A UTC time as MariaDB's DATETIME(3) literal. */
+function mariadbTime(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}

@@ -1,0 +1,184 @@
+/**
+ * PostgreSQL's connections besides the app's Prisma client: where the runner's statements go
+ * (a small pg pool of the store's own, or Prisma's raw queries), the reconnecting LISTEN client,
+ * and the state machine that folds announce() calls into one NOTIFY in flight at a time.
+ */
+import type { ListenerEvents } from '../job-store.interface';
+import type { PrismaClientLike } from '../prisma-client.interface';
+
+/** pg connection settings: a connection string, or the pool settings of the app's adapter. */
+export type PgConnectionConfig = import('pg').PoolConfig;
+
+/** The first reconnection of the listener waits this long, each later one twice as long as the one before... */
+const LISTEN_RETRY_BASE_MS = 100;
+/** ...but never longer than this. */
+const LISTEN_RETRY_MAX_MS = 5_000;
+
+/** The runner's statements, with positional parameters ($1, $2, ...). */
+export interface RunnerSql {
+  rows<T>(sql: string, params: unknown[]): Promise<T[]>;
+  /** Rows as arrays of their column values, in the statement's column order (no object per row). */
+  arrays(sql: string, params: unknown[]): Promise<unknown[][]>;
+  /** Runs a statement without RETURNING; resolves to the number of rows it touched. */
+  count(sql: string, params: unknown[]): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The runner's statements through the app's Prisma client (runnerPool: false, or no pg/settings). */
+export class PrismaSql implements RunnerSql {
+  constructor(private readonly prisma: PrismaClientLike) {}
+
+  async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.prisma.$queryRawUnsafe<T[]>(sql, ...params);
+  }
+
+  async arrays(sql: string, params: unknown[]): Promise<unknown[][]> {
+    // Prisma's rows keep the statement's column order.
+    return (await this.prisma.$queryRawUnsafe<Record<string, unknown>[]>(sql, ...params)).map((row) => Object.values(row));
+  }
+
+  async count(sql: string, params: unknown[]): Promise<number> {
+    return this.prisma.$executeRawUnsafe(sql, ...params);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * A small pg pool of the store's own. The runner's statements skip Prisma's raw-query layer
+ * (its request pipeline and per-row result handling), which is most of their CPU cost; they
+ * need no transaction of the app's, so nothing is lost. Created on first use.
+ */
+export class PgPoolSql implements RunnerSql {
+  private pool?: import('pg').Pool;
+
+  constructor(private readonly config: PgConnectionConfig) {}
+
+  private get(): import('pg').Pool {
+    if (!this.pool) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { Pool } = require('pg') as typeof import('pg');
+      // pg's default parsers give what Prisma gives for these statements' columns: int4 as
+      // number, timestamptz as Date, text as string (every id leaves as ::text).
+      this.pool = new Pool({ connectionTimeoutMillis: 10_000, ...this.config, application_name: 'doctor-job-runner', allowExitOnIdle: true });
+      // An idle connection that dies (server restart) is dropped by the pool; the next query
+      // opens another one. Without a listener the error would crash the process.
+      this.pool.on('error', () => undefined);
+    }
+    return this.pool;
+  }
+
+  async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.get().query(sql, params)).rows as T[];
+  }
+
+  async arrays(sql: string, params: unknown[]): Promise<unknown[][]> {
+    return (await this.get().query({ text: sql, values: params, rowMode: 'array' })).rows as unknown[][];
+  }
+
+  async count(sql: string, params: unknown[]): Promise<number> {
+    return (await this.get().query(sql, params)).rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+}
+
+/**
+ * Sends the NOTIFY of announce(): one at a time, and calls that arrive while one is in flight
+ * share the next one. If it fails, the runners find the jobs on their next poll.
+ */
+export class Announcer {
+  /** Idle, a NOTIFY in flight, or one in flight and another owed. */
+  private state: 'idle' | 'sending' | 'again' = 'idle';
+  private sending?: Promise<void>;
+  private closed = false;
+
+  /** @param notify sends one NOTIFY */
+  constructor(private readonly notify: () => Promise<unknown>) {}
+
+  announce(): void {
+    // After close() a NOTIFY would open the pool again: the other instances poll instead.
+    if (this.closed) return;
+    if (this.state !== 'idle') {
+      this.state = 'again';
+      return;
+    }
+    this.state = 'sending';
+    this.sending = this.send();
+  }
+
+  /** Sends nothing more; resolves when the NOTIFY in flight, if any, is done. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sending;
+  }
+
+  private async send(): Promise<void> {
+    for (;;) {
+      try {
+        await this.notify();
+      } catch {
+        // The database is unreachable or the pool is closed: polling picks the jobs up.
+      }
+      if (this.state !== 'again') break;
+      this.state = 'sending';
+    }
+    this.state = 'idle';
+  }
+}
+
+/**
+ * LISTEN (the `listen` statement) on a connection of its own (a pg Client), re-established with
+ * backoff when it drops; calls `wake` on every notification and after every (re)connection.
+ * Resolves, once the first attempt is over, to a function that stops listening.
+ */
+export async function listenForWakeUps(
+  connection: PgConnectionConfig,
+  listen: string,
+  wake: () => void,
+  events: ListenerEvents,
+): Promise<() => Promise<void>> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Client } = require('pg') as typeof import('pg');
+  let client: import('pg').Client | undefined;
+  let stopped = false;
+  let retries = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const reconnect = (error: unknown) => {
+    if (stopped || timer) return;
+    events.lost(error);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void connect();
+    }, Math.min(LISTEN_RETRY_MAX_MS, LISTEN_RETRY_BASE_MS * 2 ** retries++));
+  };
+  const connect = async () => {
+    const candidate = new Client({ ...connection, application_name: 'doctor-job-listener' });
+    candidate.on('notification', () => wake());
+    candidate.on('error', (error) => reconnect(error));
+    candidate.on('end', () => reconnect(new Error('the listener connection ended')));
+    try {
+      await candidate.connect();
+      await candidate.query(listen);
+      if (stopped) return void (await candidate.end());
+      client = candidate;
+      retries = 0;
+      events.connected();
+      wake(); // jobs may have been enqueued while it was down
+    } catch (error) {
+      candidate.removeAllListeners('end');
+      void candidate.end().catch(() => undefined);
+      reconnect(error);
+    }
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await client?.end().catch(() => undefined);
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * PostgreSQL: the text of every statement Doctor Job runs, one export per JobStore method it
+ * serves (parameters $1, $2, ...; postgresql.store.ts binds them and decodes the rows). Claims
+ * use FOR UPDATE SKIP LOCKED, so workers claim concurrently without blocking each other; every
+ * time comes from the server's now().
+ */
+import { claimOrder, doubleQuoted as q, due, headOfOrderingKey } from '../sql-clauses';
+
+/** The notification channel: a wake-up call with no payload. */
+const CHANNEL = 'doctor_job';
+const NOTIFIED = `LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`;
+
+// Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
+// ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
+// Payloads leave as JSON text, parsed in rows.ts: a top-level string payload arrives intact.
+const JOB_COLUMNS = `"id"::text AS "id", "type", "payload"::text AS "payload", "attempts", "max_attempts", "priority", "created_at"`;
+const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "type", "payload"::text AS "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+/** The ids of a JSON array parameter. */
+const IDS = (param: string) => `(SELECT jsonb_array_elements_text(${param}::jsonb)::bigint)`;
+
+/**
+ * `insert` (an INSERT without RETURNING) returning `columns` (the id as text), with pg_notify in
+ * the same statement when `notify`.
+ */
+function insertReturning(notify: boolean, insert: string, columns: string[]): string {
+  const list = (from: string) => columns.map((c) => (c === 'id' ? `${from}"id"::text AS "id"` : `${from}"${c}"`)).join(', ');
+  if (!notify) return `${insert} RETURNING ${list('')}`;
+  return `WITH inserted AS (${insert} RETURNING ${columns.map((c) => `"${c}"`).join(', ')})
+    SELECT ${list('inserted.')} FROM inserted, ${NOTIFIED}`;
+}
+
+const INSERT_BATCH = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
+         SELECT e.j->>'type', e.j->'payload', (e.j->>'maxAttempts')::int, (e.j->>'priority')::int,
+                e.j->>'orderingKey', e.j->>'dedupKey',
+                COALESCE((e.j->>'runAt')::timestamptz, now() + (e.j->>'delayMs')::bigint * interval '1 millisecond')
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, ord)
+         ORDER BY e.ord
+         ON CONFLICT ("dedup_key") DO NOTHING`;
+
+export const insert = {
+  /** Any batch, as one JSON array ($1); with pg_notify in the statement (`notify`) or without (`silent`). */
+  batch: { notify: insertReturning(true, INSERT_BATCH, ['id', 'dedup_key']), silent: insertReturning(false, INSERT_BATCH, ['id', 'dedup_key']) },
+  /** The columns every single-job insert sends ($1, $2, $3: type, payload, max_attempts). */
+  required: { columns: ['"type"', '"payload"', '"max_attempts"'], values: ['$1', '$2::jsonb', '$3::int'] },
+  /** Sent only when they differ from the table's defaults: [column, value with ? for its parameter]. */
+  optional: {
+    priority: ['"priority"', '?::int'],
+    orderingKey: ['"ordering_key"', '?'],
+    runAt: ['"run_at"', '?::timestamptz'],
+    delayMs: ['"run_at"', "now() + ?::bigint * interval '1 millisecond'"],
+  } satisfies Record<string, readonly [string, string]>,
+  /** One job without a dedup key, with the columns picked by the store. */
+  one: (notify: boolean, columns: string[], values: string[]) =>
+    insertReturning(notify, `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`, ['id']),
+  /** The jobs holding the dedup keys that an insert skipped (a JSON array, $1). */
+  existing: `SELECT "id"::text AS "id", "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT jsonb_array_elements_text($1::jsonb))`,
+};
+
+/** Wakes every listener. */
+export const announce = `SELECT pg_notify('${CHANNEL}', '')`;
+
+/** Subscribes the listener connection. */
+export const listen = `LISTEN "${CHANNEL}"`;
+
+/**
+ * $1 limit, $2 lease ms, $3 token, $4 excluded types (JSON array or NULL). Column order of the
+ * rows (read as arrays): id, type, payload, attempts, max_attempts, created_at. created_at as
+ * epoch ms through date_part (float8): extract() computes in numeric, which made the claim about
+ * 7 % slower on the database.
+ */
+export const claim = `UPDATE "doctor_job" AS j
+       SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
+           "attempts" = j."attempts" + 1,
+           "claim_token" = $3::uuid
+       FROM (
+         SELECT d."id" FROM "doctor_job" AS d
+         WHERE ${due(q, 'now()', 'd')}
+           AND ($4::jsonb IS NULL OR d."type" NOT IN (SELECT jsonb_array_elements_text($4::jsonb)))
+           AND ${headOfOrderingKey(q, 'd')}
+         ORDER BY ${claimOrder(q, 'd')}
+         LIMIT $1::int
+         FOR UPDATE SKIP LOCKED
+       ) AS due
+       WHERE j."id" = due."id"
+       RETURNING j."id"::text AS "id", j."type", j."payload"::text AS "payload", j."attempts", j."max_attempts",
+                 date_part('epoch', j."created_at") * 1000 AS "created_at"`;
+
+/**
+ * $1 ids, $2 for each id the position of its token in $3 (the batch's tokens), as array literals.
+ * `id = ANY(ids)` finds the rows by primary key whatever the planner guesses; the result lists
+ * only the claims that did not hold.
+ */
+export const complete = `WITH c AS (
+         SELECT x."id", ($3::uuid[])[x."at"] AS "token" FROM unnest($1::bigint[], $2::int[]) AS x("id", "at")
+       ), d AS (
+         DELETE FROM "doctor_job" AS j USING c
+         WHERE j."id" = ANY($1::bigint[]) AND j."id" = c."id" AND j."claim_token" = c."token"
+         RETURNING j."id", j."claim_token"
+       )
+       SELECT c."id"::text || ':' || c."token"::text AS "claim" FROM c
+       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`;
+
+/** $1 ids, $2 the batch's tokens (array literals). The token check is a fence: with live leases every row carries one of them. */
+export const completeUnderLease = `DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = ANY($2::uuid[])`;
+
+/** $1 id, $2 token, $3 delay ms, $4 error message. */
+export const retry = `UPDATE "doctor_job"
+       SET "run_at" = now() + $3::bigint * interval '1 millisecond', "locked_until" = NULL, "claim_token" = NULL, "last_error" = $4
+       WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`;
+
+/** $1 id, $2 token, $3 message, $4 stack. One statement: the delete and the insert commit together or not at all. */
+export const deadLetter = `WITH moved AS (
+         DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
+         RETURNING "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "created_at"
+       )
+       INSERT INTO "doctor_job_dead_letter"
+         ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at")
+       SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", $3, $4, "created_at" FROM moved`;
+
+/** $1 ids (JSON array), $2 token, $3 lease ms. */
+export const extend = `UPDATE "doctor_job" SET "locked_until" = now() + $3::bigint * interval '1 millisecond'
+       WHERE "id" IN ${IDS('$1')} AND "claim_token" = $2::uuid
+       RETURNING "id"::text AS "id"`;
+
+/** $1 ids (JSON array), $2 token. */
+export const release = `UPDATE "doctor_job"
+       SET "locked_until" = NULL, "attempts" = GREATEST("attempts" - 1, 0), "claim_token" = NULL
+       WHERE "id" IN ${IDS('$1')} AND "claim_token" = $2::uuid`;
+
+/** $1 type or NULL, $2 cursor id or NULL, $3 limit. */
+export const listDeadLetters = `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"
+       WHERE ($1::text IS NULL OR "type" = $1::text) AND ($2::bigint IS NULL OR "id" < $2::bigint)
+       ORDER BY "doctor_job_dead_letter"."id" DESC
+       LIMIT $3::int`;
+
+/** $1 id. */
+export const getDeadLetter = `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter" WHERE "id" = $1::bigint`;
+
+/** $1 ids (JSON array). One statement: the dead letters leave and the new jobs arrive together. */
+export const replayDeadLetters = `WITH moved AS (
+         DELETE FROM "doctor_job_dead_letter"
+         WHERE "id" IN ${IDS('$1')}
+         RETURNING "id", "type", "payload", "max_attempts", "priority", "ordering_key"
+       )
+       , inserted AS (
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "run_at")
+         SELECT "type", "payload", "max_attempts", "priority", "ordering_key", now() FROM moved ORDER BY "id"
+         RETURNING "id"
+       )
+       SELECT inserted."id"::text AS "id" FROM inserted, ${NOTIFIED}`;
+
+/** $1 ids (JSON array). */
+export const deleteDeadLetters = `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${IDS('$1')}`;
+
+const DUE = due(q, 'now()');
+export const stats = {
+  types: `SELECT "type",
+         COUNT(*) FILTER (WHERE ${DUE})::int AS "due",
+         COUNT(*) FILTER (WHERE "locked_until" > now())::int AS "running",
+         COUNT(*)::int AS "total",
+         COALESCE(EXTRACT(EPOCH FROM now() - MIN("run_at") FILTER (
+           WHERE ${DUE})) * 1000, 0)::float8 AS "oldest_due_ms"
+       FROM "doctor_job" GROUP BY "type" ORDER BY "type"`,
+  deadLetters: `SELECT "type", COUNT(*)::int AS "count" FROM "doctor_job_dead_letter" GROUP BY "type" ORDER BY "type"`,
+};
+
+export const lastTick = {
+  /** $1 type, $2 tick (ISO text). */
+  init: `INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES ($1, $2::timestamptz) ON CONFLICT ("type") DO NOTHING`,
+  /** $1 type. */
+  read: `SELECT "last_tick" FROM "doctor_job_schedule" WHERE "type" = $1`,
+};
+
+/**
+ * $1 type, $2 tick (ISO text), $3 payload, $4 max attempts, $5 priority. One statement: the tick
+ * moves forward only if no instance took it, and the job is inserted only then.
+ */
+export const claimTick = `WITH won AS (
+         INSERT INTO "doctor_job_schedule" ("type", "last_tick") VALUES ($1, $2::timestamptz)
+         ON CONFLICT ("type") DO UPDATE SET "last_tick" = EXCLUDED."last_tick"
+           WHERE "doctor_job_schedule"."last_tick" < EXCLUDED."last_tick"
+         RETURNING 1
+       ), inserted AS (
+         INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "run_at")
+         SELECT $1, $3::jsonb, $4::int, $5::int, now() FROM won
+         RETURNING "id"
+       )
+       SELECT inserted."id"::text AS "id" FROM inserted, ${NOTIFIED}`;
+
+/** $1 type or NULL, $2 limit. */
+export const listJobs = `SELECT ${JOB_COLUMNS}, "run_at", "last_error", ("locked_until" > now()) AS "claimed" FROM "doctor_job"
+       WHERE ($1::text IS NULL OR "type" = $1::text)
+       ORDER BY "doctor_job"."id" LIMIT $2::int`;

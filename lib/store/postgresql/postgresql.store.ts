@@ -1,0 +1,172 @@
+/**
+ * PostgreSQL's JobStore: binds the parameters of postgresql.sql.ts's statements and decodes their
+ * rows. The runner's statements go through `RunnerSql` (the store's own pg pool, or Prisma); the
+ * rest through the app's Prisma client. Wakes runners with NOTIFY (see postgresql.connections.ts).
+ */
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, ListenerEvents, NewJob, PendingJob } from '../job-store.interface';
+import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
+import { compareIds, encodeJobs, sortIds, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { SqlJobStore } from '../sql-job-store';
+import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
+import * as sql from './postgresql.sql';
+
+/** A PostgreSQL array literal of ids, positions or uuids (none needs quoting, which pg would do per element). */
+function pgArray(values: Iterable<string | number>): string {
+  return `{${[...values].join(',')}}`;
+}
+
+export class PostgresqlJobStore extends SqlJobStore implements JobStore {
+  readonly dialect = 'postgresql' as const;
+
+  /** Where the runner's statements go: the store's own pg pool, or Prisma's raw queries. */
+  private readonly runnerSql: RunnerSql;
+  private readonly announcer: Announcer;
+
+  /**
+   * @param listenConnection connection settings for LISTEN; without them the store cannot listen.
+   * @param runnerPool settings for a `pg` pool of the store's own that takes the runner's
+   *   statements (claim, complete, retry, dead-letter, lease); without them they go through Prisma.
+   */
+  constructor(
+    prisma: PrismaClientLike,
+    private readonly listenConnection?: PgConnectionConfig,
+    runnerPool?: PgConnectionConfig & { max: number },
+  ) {
+    super(prisma, sql);
+    this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
+    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, []));
+  }
+
+  async close(): Promise<void> {
+    await this.announcer.close();
+    await this.runnerSql.close();
+  }
+
+  async insert(tx: TransactionClientLike, jobs: NewJob[], options: InsertOptions = {}): Promise<string[]> {
+    // Without announceAfterCommit, pg_notify runs in the same statement: delivered on commit,
+    // folded into one per transaction. (A notifying commit holds a cluster-wide lock, so
+    // notifying commits queue behind each other; announce() after the commit avoids that.)
+    const notify = options.announceAfterCommit !== true;
+    if (jobs.length === 1 && jobs[0].dedupKey === undefined) return [await this.insertOne(tx, jobs[0], notify)];
+    const rows = await tx.$queryRawUnsafe<Row[]>(notify ? sql.insert.batch.notify : sql.insert.batch.silent, encodeJobs(jobs));
+    return this.insertedIds(tx, jobs, rows);
+  }
+
+  /**
+   * One job without a dedup key (the common enqueue): plain parameters, and only the columns
+   * that differ from the table's defaults, so the usual enqueue sends three values.
+   */
+  private async insertOne(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string> {
+    const { required, optional } = sql.insert;
+    const columns = [...required.columns];
+    const values = [...required.values];
+    const params: unknown[] = [job.type, job.payload, job.maxAttempts];
+    const add = ([column, value]: readonly [string, string], param: unknown) => {
+      params.push(param);
+      columns.push(column);
+      values.push(value.replace('?', `$${params.length}`));
+    };
+    if (job.priority !== 0) add(optional.priority, job.priority);
+    if (job.orderingKey !== undefined) add(optional.orderingKey, job.orderingKey);
+    if (job.runAt) add(optional.runAt, job.runAt.toISOString());
+    else if (job.delayMs) add(optional.delayMs, job.delayMs);
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values), ...params);
+    return rows[0].id;
+  }
+
+  /**
+   * Wakes the listeners (every instance's runner) after a commit of jobs inserted with
+   * announceAfterCommit: one NOTIFY at a time through the runner's connections; commits that
+   * arrive while one is in flight share the next one.
+   */
+  announce(): void {
+    this.announcer.announce();
+  }
+
+  async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
+    // Rows as arrays, in this column order: id, type, payload, attempts, max_attempts, created_at (epoch ms).
+    const rows = await this.runnerSql.arrays(sql.claim, [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null]);
+    const jobs: ClaimedJob[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [id, type, payload, attempts, maxAttempts, createdAt] = rows[i] as [string, string, string, number, number, number];
+      jobs[i] = { id, type, payload: JSON.parse(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt) };
+    }
+    return jobs.sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  async complete(claims: Claim[]): Promise<Set<string>> {
+    if (claims.length === 0) return new Set();
+    // Compact parameters: the ids, and for each the position of its token in a list of the
+    // batch's tokens (mostly one or two claims).
+    const tokens: string[] = [];
+    const position = new Map<string, number>();
+    const ids: string[] = new Array(claims.length);
+    const at: number[] = new Array(claims.length);
+    for (let i = 0; i < claims.length; i++) {
+      const { id, token } = claims[i];
+      let p = position.get(token);
+      if (p === undefined) position.set(token, (p = tokens.push(token)));
+      ids[i] = id;
+      at[i] = p;
+    }
+    const rows = await this.runnerSql.rows<{ claim: string }>(sql.complete, [pgArray(ids), pgArray(at), pgArray(tokens)]);
+    return new Set(rows.map((row) => row.claim));
+  }
+
+  async completeUnderLease(claims: Claim[]): Promise<number> {
+    if (claims.length === 0) return 0;
+    // No per-row result to build and send: about 40 % less database time than complete().
+    const tokens = new Set<string>();
+    const ids: string[] = new Array(claims.length);
+    for (let i = 0; i < claims.length; i++) {
+      ids[i] = claims[i].id;
+      tokens.add(claims[i].token);
+    }
+    return this.runnerSql.count(sql.completeUnderLease, [pgArray(ids), pgArray(tokens)]);
+  }
+
+  async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
+    return (await this.runnerSql.count(sql.retry, [id, token, Math.round(delayMs), error.message])) > 0;
+  }
+
+  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
+    return (await this.runnerSql.count(sql.deadLetter, [id, token, error.message, error.stack ?? null])) > 0;
+  }
+
+  async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.runnerSql.rows<{ id: string }>(sql.extend, [JSON.stringify(ids), token, leaseMs]);
+    return rows.map((row) => row.id);
+  }
+
+  async release(ids: string[], token: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.runnerSql.count(sql.release, [JSON.stringify(ids), token]);
+  }
+
+  async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    const rows = await this.query(sql.listDeadLetters, query.type ?? null, query.before ?? null, query.limit);
+    return rows.map(toDeadLetter);
+  }
+
+  async replayDeadLetters(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return sortIds(await this.query(sql.replayDeadLetters, JSON.stringify(ids)));
+  }
+
+  async claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
+    const rows = await this.query(sql.claimTick, type, this.time(tick), job.payload, job.maxAttempts, job.priority);
+    return rows.length ? String(rows[0].id) : null;
+  }
+
+  /** LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops. */
+  async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
+    if (!this.listenConnection) throw new Error('no connection string for the listener');
+    return listenForWakeUps(this.listenConnection, sql.listen, wake, events);
+  }
+
+  async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {
+    const rows = await this.query(sql.listJobs, query.type ?? null, query.limit);
+    return rows.map(toPendingJob);
+  }
+}

@@ -19,6 +19,7 @@ describe('resolveOptions', () => {
       autoStart: true,
       notify: true,
       runnerPool: true,
+      logSuccesses: false,
     });
     expect(options).toEqual({ prisma: PrismaService, dialect: undefined, ...DEFAULT_OPTIONS });
   });

@@ -64,6 +64,12 @@ export interface DoctorJobOptions {
    * Ignored on SQLite and MariaDB.
    */
   runnerPool?: boolean | { connectionString?: string; max?: number };
+  /**
+   * Write one `log`-level line per successful job (`Job 12 (send-email) succeeded in 31 ms`).
+   * Off by default: failures, retries, dead letters and outages are always logged; successes are
+   * counted by the metrics and told by the `job.succeeded` event.
+   */
+  logSuccesses?: boolean;
 }
 
 export interface ResolvedDoctorJobOptions {
@@ -79,6 +85,7 @@ export interface ResolvedDoctorJobOptions {
   autoStart: boolean;
   notify: boolean | { connectionString: string };
   runnerPool: boolean | { connectionString?: string; max?: number };
+  logSuccesses: boolean;
 }
 
 /** Every default, in one place. */
@@ -93,6 +100,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedDoctorJobOptions, 'prisma' | 'dialect
   autoStart: true,
   notify: true,
   runnerPool: true,
+  logSuccesses: false,
 };
 
 const KNOWN_KEYS = new Set(['prisma', 'dialect', ...Object.keys(DEFAULT_OPTIONS)]);
@@ -136,6 +144,7 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     autoStart: input.autoStart ?? DEFAULT_OPTIONS.autoStart,
     notify: input.notify ?? DEFAULT_OPTIONS.notify,
     runnerPool: input.runnerPool ?? DEFAULT_OPTIONS.runnerPool,
+    logSuccesses: input.logSuccesses ?? DEFAULT_OPTIONS.logSuccesses,
   };
   positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs, MAX_TIMER_MS);
   positiveInteger(problems, 'batchSize', resolved.batchSize);
@@ -144,6 +153,7 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
   positiveInteger(problems, 'maxAttempts', resolved.maxAttempts);
   nonNegativeInteger(problems, 'shutdownTimeoutMs', resolved.shutdownTimeoutMs, MAX_TIMER_MS);
   problems.push(...checkBackoff(backoff, 'backoff.'));
+  if (typeof resolved.logSuccesses !== 'boolean') problems.push(`"logSuccesses" must be true or false, got ${describe(resolved.logSuccesses)}`);
   if (typeof resolved.autoStart !== 'boolean') problems.push(`"autoStart" must be true or false, got ${describe(resolved.autoStart)}`);
   const notify = resolved.notify as unknown;
   if (

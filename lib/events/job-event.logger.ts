@@ -1,4 +1,6 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
+import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { JobEvents } from './job-events';
 
 /** The runner's job log lines, written from its lifecycle events. */
@@ -6,13 +8,16 @@ import { JobEvents } from './job-events';
 export class JobEventLogger implements OnModuleInit {
   private readonly logger = new Logger('OutboxRunner');
 
-  constructor(private readonly events: JobEvents) {}
+  constructor(
+    private readonly events: JobEvents,
+    @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
+  ) {}
 
   onModuleInit(): void {
-    // One line per success, at debug level: listened to only when debug logging is on at start-up,
-    // so that a busy runner does not build an event per job for a line nobody prints.
-    if (Logger.isLevelEnabled?.('debug') ?? true) {
-      this.events.on('job.succeeded', (e) => this.logger.debug(`Job ${e.id} (${e.type}) succeeded in ${e.durationMs} ms`));
+    // One line per success only when asked for (`logSuccesses`): Nest's default logger prints
+    // debug lines, and a busy runner would write (and build an event for) a line per job.
+    if (this.options.logSuccesses) {
+      this.events.on('job.succeeded', (e) => this.logger.log(`Job ${e.id} (${e.type}) succeeded in ${e.durationMs} ms`));
     }
     this.events.on('job.failed', (e) =>
       this.logger.warn(`Job ${e.id} (${e.type}) failed attempt ${e.attempt}/${e.maxAttempts}: ${e.error.message}; next attempt in ${e.nextAttemptInMs} ms`),

@@ -1,0 +1,430 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { firstLine, openConnection, quoteMysql, type SqlConnection } from './connection';
+import { parseDatabaseUrl, type Dialect } from './database-url';
+import { stateError } from './errors';
+import { checksumOf, formatHistoryTime, HISTORY_TABLE, HISTORY_TABLE_DDL, historyTime, matchesChecksum } from './history';
+import { actualShapes, existingTables, expectedShapes, shapeDifferences, tablesCreatedBy } from './table-shapes';
+
+/** Doctor Job's migration folders: `<14-digit timestamp>_doctor_job[_what]`. The sample's own are not shipped. */
+export const DOCTOR_JOB_MIGRATION = /^\d{14}_doctor_job(_[a-z0-9_]+)?$/;
+
+/** A migration shipped in the package, in Prisma Migrate's folder layout. */
+export interface ShippedMigration {
+  /** The folder name, e.g. `20261128000000_doctor_job`; also its `migration_name` in `_prisma_migrations`. */
+  name: string;
+  /** The folder. */
+  dir: string;
+  /** Its `migration.sql`. */
+  file: string;
+  sql: string;
+  /** SHA-256 of `migration.sql`, as Prisma Migrate records it. */
+  checksum: string;
+  /** The tables its CREATE TABLE statements make. */
+  creates: string[];
+}
+
+/** The package's folder of a dialect's migrations. */
+export function migrationsDir(dialect: Dialect): string {
+  // lib/cli (sources) and dist/cli (the build) both sit two levels below the package root.
+  return join(__dirname, '..', '..', 'prisma', dialect, 'migrations');
+}
+
+/** Doctor Job's migrations for a dialect, oldest first. */
+export function shippedMigrations(dialect: Dialect, dir = migrationsDir(dialect)): ShippedMigration[] {
+  if (!existsSync(dir)) throw new Error(`Doctor Job's migrations are missing from the package: ${dir}`);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && DOCTOR_JOB_MIGRATION.test(entry.name))
+    .map((entry) => entry.name)
+    .sort()
+    .map((name) => {
+      const file = join(dir, name, 'migration.sql');
+      const bytes = readFileSync(file);
+      const sql = bytes.toString('utf8');
+      return { name, dir: join(dir, name), file, sql, checksum: checksumOf(bytes), creates: tablesCreatedBy(sql) };
+    });
+}
+
+/**
+ * Where a migration stands in a database:
+ * - `applied`: recorded in `_prisma_migrations` as finished, with the shipped file's checksum;
+ * - `pending`: not recorded (or only as rolled back);
+ * - `failed`: an attempt is recorded that did not finish and was not marked rolled back;
+ * - `modified`: recorded as finished, but with another checksum: the shipped file is not the one applied.
+ */
+export type MigrationState = 'applied' | 'pending' | 'failed' | 'modified';
+
+export interface MigrationStatusEntry {
+  name: string;
+  state: MigrationState;
+  /** When it finished (applied, modified) or started (failed), ISO-8601 UTC. */
+  at?: string;
+  /** The checksum in `_prisma_migrations` (applied, modified, failed). */
+  recordedChecksum?: string;
+  /** The checksum of the shipped file. */
+  checksum: string;
+  /** Failed: the logs Prisma Migrate (or doctor-job) wrote. */
+  logs?: string;
+  /** Pending: the tables it creates that already exist (migrate checks them and records the migration, or reports how they differ). */
+  presentTables?: string[];
+}
+
+export interface MigrationStatus {
+  dialect: Dialect;
+  /** Whether `_prisma_migrations` exists. */
+  historyTable: boolean;
+  migrations: MigrationStatusEntry[];
+  /** Names of the migrations not applied (pending or failed), oldest first. */
+  pending: string[];
+  /** Doctor Job migrations recorded as applied that this version does not ship (applied by a newer Doctor Job?). */
+  unknown: string[];
+  /** Every shipped migration is applied with its checksum. */
+  upToDate: boolean;
+}
+
+/**
+ * What migration status needs from a database: one statement without parameters, rows back. A
+ * `doctor-job` connection fits, and so does a Prisma client:
+ * `{ dialect: 'postgresql', query: (sql) => prisma.$queryRawUnsafe(sql) }`.
+ */
+export interface MigrationSource {
+  dialect: Dialect;
+  query(sql: string): Promise<Record<string, unknown>[]>;
+}
+
+interface HistoryRow {
+  id: string;
+  name: string;
+  checksum: string;
+  finished: boolean;
+  rolledBack: boolean;
+  startedAt?: string;
+  finishedAt?: string;
+  logs?: string;
+}
+
+/**
+ * Doctor Job's migrations in a database: applied, pending, failed or modified. Takes a database URL
+ * (dialect from its scheme, or `options.dialect`) or something that runs SQL (see MigrationSource).
+ * Reads only; creates nothing.
+ */
+export async function migrationStatus(source: string | MigrationSource, options: { dialect?: Dialect } = {}): Promise<MigrationStatus> {
+  return withSource(source, options.dialect, async (db) => {
+    const shipped = shippedMigrations(db.dialect);
+    const history = await readHistory(db);
+    const status = classify(db.dialect, shipped, history ?? []);
+    status.historyTable = history !== undefined;
+    for (const entry of status.migrations) {
+      if (entry.state !== 'pending') continue;
+      const migration = shipped.find((m) => m.name === entry.name)!;
+      const present = await existingTablesOf(db, migration.creates);
+      if (present.length) entry.presentTables = present;
+    }
+    return status;
+  });
+}
+
+/** Names of Doctor Job's migrations not yet applied to a database (pending or failed), oldest first; empty when up to date. */
+export async function pendingMigrations(source: string | MigrationSource, options: { dialect?: Dialect } = {}): Promise<string[]> {
+  return withSource(source, options.dialect, async (db) => {
+    const history = await readHistory(db);
+    return classify(db.dialect, shippedMigrations(db.dialect), history ?? []).pending;
+  });
+}
+
+/** What `migrate` did with each migration. */
+export interface MigrateOutcome {
+  name: string;
+  /** `applied`: its SQL ran and it was recorded; `recorded`: its tables were already there, identical, so only the record was written; `skipped`: already applied. */
+  action: 'applied' | 'recorded' | 'skipped';
+  ms?: number;
+}
+
+export interface MigrateOptions {
+  dialect?: Dialect;
+  /** Called once per migration as soon as it is done. */
+  onOutcome?: (outcome: MigrateOutcome) => void;
+}
+
+/**
+ * Applies Doctor Job's migrations that the database has not seen, oldest first, and records each in
+ * `_prisma_migrations` as Prisma Migrate does (created with Prisma's DDL when missing), so that
+ * `prisma migrate deploy` later finds them applied.
+ *
+ * - PostgreSQL and SQLite: each migration and its record commit in one transaction, or neither does.
+ *   MariaDB commits DDL at once: the record is written as started, then finished, as Prisma does; a
+ *   migration that fails half-way stays recorded as failed, with the error in `logs`.
+ * - Instances running it at once take Prisma Migrate's lock (PostgreSQL advisory lock 72707369,
+ *   MariaDB `GET_LOCK('prisma_migrate')`; SQLite: `BEGIN IMMEDIATE`), so one applies, the others find it done.
+ * - A migration whose tables already exist is not run: when the tables have exactly the columns it
+ *   makes, it is recorded as applied (`recorded`, like `prisma migrate resolve --applied`);
+ *   otherwise migrate stops with a DoctorJobCliError (exit code 1) naming each column that differs.
+ *   It never alters or drops an existing table.
+ * - A failed or modified migration stops it before anything runs.
+ */
+export async function applyMigrations(source: string | SqlConnection, options: MigrateOptions = {}): Promise<MigrateOutcome[]> {
+  const opened = typeof source === 'string' ? await openConnection(parseDatabaseUrl(source, options.dialect), { create: true }) : undefined;
+  const connection = opened ?? (source as SqlConnection);
+  try {
+    return await migrate(connection, options.onOutcome ?? (() => undefined));
+  } finally {
+    await opened?.close();
+  }
+}
+
+async function migrate(connection: SqlConnection, onOutcome: (outcome: MigrateOutcome) => void): Promise<MigrateOutcome[]> {
+  const { dialect } = connection;
+  const shipped = shippedMigrations(dialect);
+  const outcomes: MigrateOutcome[] = [];
+  const release = await lock(connection);
+  try {
+    await connection.exec(HISTORY_TABLE_DDL[dialect]);
+    const status = classify(dialect, shipped, (await readHistory(connection)) ?? []);
+    const problems = status.migrations.filter((m) => m.state === 'failed' || m.state === 'modified');
+    if (problems.length) throw stateError(problems.map((m) => describeProblem(dialect, m)).join('\n'));
+    for (const migration of shipped) {
+      const outcome = await step(connection, shipped, migration);
+      outcomes.push(outcome);
+      onOutcome(outcome);
+    }
+    return outcomes;
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Decides on one migration and carries it out: skip it, apply it, record it, or stop. On SQLite
+ * the decision and the work share one write transaction (BEGIN IMMEDIATE), since no lock spans the
+ * run there: a process that finds the tables made by another one a moment ago must not record them twice.
+ */
+async function step(connection: SqlConnection, shipped: ShippedMigration[], migration: ShippedMigration): Promise<MigrateOutcome> {
+  const { dialect } = connection;
+  const sqlite = dialect === 'sqlite';
+  if (sqlite) await connection.exec('BEGIN IMMEDIATE');
+  try {
+    const [entry] = classify(dialect, [migration], (await readHistory(connection)) ?? []).migrations;
+    let outcome: MigrateOutcome;
+    if (entry.state === 'applied') {
+      outcome = { name: migration.name, action: 'skipped' };
+    } else if (entry.state !== 'pending') {
+      throw stateError(describeProblem(dialect, entry));
+    } else {
+      const present = await existingTables(connection, migration.creates);
+      if (present.length === 0) {
+        const started = Date.now();
+        await apply(connection, migration, !sqlite);
+        outcome = { name: migration.name, action: 'applied', ms: Date.now() - started };
+      } else {
+        await checkPresentTables(connection, shipped, migration, present);
+        await record(connection, migration);
+        outcome = { name: migration.name, action: 'recorded' };
+      }
+    }
+    if (sqlite) await connection.exec('COMMIT');
+    return outcome;
+  } catch (error) {
+    if (sqlite) await connection.exec('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Throws, naming what differs, unless the tables a migration creates are all there exactly as it makes them. */
+async function checkPresentTables(connection: SqlConnection, shipped: ShippedMigration[], migration: ShippedMigration, present: string[]): Promise<void> {
+  const missing = migration.creates.filter((table) => !present.includes(table));
+  if (missing.length) {
+    throw stateError(
+      `${migration.name} is not recorded in ${HISTORY_TABLE}, and of the tables it creates ${list(present)} exist but ${list(missing)} do not: ` +
+        `migrate leaves the database alone. Drop the partial tables (if they hold nothing you need) or create the missing ones, then run migrate again`,
+    );
+  }
+  const earlier = shipped.filter((m) => m.name <= migration.name).map((m) => m.sql);
+  const expected = await expectedShapes(connection, earlier, migration.creates);
+  const actual = await actualShapes(connection, migration.creates);
+  const differences = shapeDifferences(expected, actual);
+  if (differences.length) {
+    throw stateError(
+      `${migration.name} is not recorded in ${HISTORY_TABLE}, and the tables it creates already exist but differ from what it makes; ` +
+        `migrate changes nothing:\n${differences.map((line) => `  - ${line}`).join('\n')}\n` +
+        `Bring the tables in line with ${relative(process.cwd(), migration.file) || migration.file} (or drop them if they hold nothing you need), then run migrate again`,
+    );
+  }
+}
+
+/**
+ * Runs one migration and records it. PostgreSQL: in a transaction of its own; SQLite: inside the
+ * caller's (ownTransaction false); MariaDB: no transaction can hold DDL, so Prisma Migrate's
+ * started / finished records.
+ */
+async function apply(connection: SqlConnection, migration: ShippedMigration, ownTransaction: boolean): Promise<void> {
+  const { dialect } = connection;
+  const table = dialect === 'mysql' ? quoteMysql(HISTORY_TABLE) : `"${HISTORY_TABLE}"`;
+  const id = randomUUID();
+  if (dialect === 'mysql') {
+    await connection.query(`INSERT INTO ${table} (id, checksum, started_at, migration_name) VALUES (?, ?, ?, ?)`, [
+      id,
+      migration.checksum,
+      historyTime(dialect, new Date()),
+      migration.name,
+    ]);
+    try {
+      await connection.exec(migration.sql);
+    } catch (error) {
+      const message = firstLine((error as Error).message);
+      await connection.query(`UPDATE ${table} SET logs = ? WHERE id = ?`, [message, id]).catch(() => undefined);
+      throw stateError(
+        `${migration.name} failed on MariaDB: ${message}. MariaDB commits each DDL statement at once, so the statements before the error stay applied; ` +
+          `it is recorded as failed in ${HISTORY_TABLE} (id ${id}). Undo what it created, then mark the attempt rolled back ` +
+          `(UPDATE ${HISTORY_TABLE} SET rolled_back_at = UTC_TIMESTAMP(3) WHERE id = '${id}') and run migrate again`,
+      );
+    }
+    await connection.query(`UPDATE ${table} SET finished_at = ?, applied_steps_count = applied_steps_count + 1 WHERE id = ?`, [
+      historyTime(dialect, new Date()),
+      id,
+    ]);
+    return;
+  }
+
+  if (ownTransaction) await connection.exec('BEGIN');
+  try {
+    const startedAt = new Date();
+    await connection.exec(migration.sql);
+    await connection.query(
+      `INSERT INTO ${table} (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES (?, ?, ?, ?, NULL, NULL, ?, 1)`,
+      [id, migration.checksum, historyTime(dialect, new Date()), migration.name, historyTime(dialect, startedAt)],
+    );
+    if (ownTransaction) await connection.exec('COMMIT');
+  } catch (error) {
+    if (ownTransaction) await connection.exec('ROLLBACK').catch(() => undefined);
+    throw stateError(`${migration.name} failed and was rolled back, nothing of it is applied: ${firstLine((error as Error).message)}`);
+  }
+}
+
+/** Records a migration whose tables are already there, as `prisma migrate resolve --applied` does. */
+async function record(connection: SqlConnection, migration: ShippedMigration): Promise<void> {
+  const { dialect } = connection;
+  const table = dialect === 'mysql' ? quoteMysql(HISTORY_TABLE) : `"${HISTORY_TABLE}"`;
+  const now = historyTime(dialect, new Date());
+  await connection.query(`INSERT INTO ${table} (id, checksum, logs, started_at, finished_at, migration_name) VALUES (?, ?, '', ?, ?, ?)`, [
+    randomUUID(),
+    migration.checksum,
+    now,
+    now,
+    migration.name,
+  ]);
+}
+
+/** Takes Prisma Migrate's lock for the run; returns its release. */
+async function lock(connection: SqlConnection): Promise<() => Promise<void>> {
+  if (connection.dialect === 'postgresql') {
+    // The key Prisma Migrate uses, so doctor-job and `prisma migrate deploy` never run at once.
+    await connection.exec(`SET lock_timeout = '60s'`);
+    try {
+      await connection.query('SELECT pg_advisory_lock(72707369)');
+    } catch (error) {
+      throw stateError(`another migration has held the migration lock for 60 s (${firstLine((error as Error).message)}): try again when it is done`);
+    }
+    await connection.exec('RESET lock_timeout');
+    return async () => {
+      await connection.query('SELECT pg_advisory_unlock(72707369)').catch(() => undefined);
+    };
+  }
+  if (connection.dialect === 'mysql') {
+    const [row] = await connection.query<{ got: unknown }>(`SELECT GET_LOCK('prisma_migrate', 60) AS got`);
+    if (Number(row?.got) !== 1) throw stateError('another migration has held the migration lock (GET_LOCK prisma_migrate) for 60 s: try again when it is done');
+    return async () => {
+      await connection.query(`SELECT RELEASE_LOCK('prisma_migrate')`).catch(() => undefined);
+    };
+  }
+  return async () => undefined;
+}
+
+/** The rows of `_prisma_migrations`, or undefined when the table does not exist. */
+async function readHistory(db: MigrationSource | SqlConnection): Promise<HistoryRow[] | undefined> {
+  const exists: Record<Dialect, string> = {
+    postgresql: `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '${HISTORY_TABLE}'`,
+    mysql: `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '${HISTORY_TABLE}'`,
+    sqlite: `SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '${HISTORY_TABLE}'`,
+  };
+  const [found] = await db.query(exists[db.dialect]);
+  if (!Number(found?.n)) return undefined;
+  const table = db.dialect === 'mysql' ? quoteMysql(HISTORY_TABLE) : `"${HISTORY_TABLE}"`;
+  const rows = await db.query(
+    `SELECT id, migration_name, checksum, logs, started_at, finished_at,
+            CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END AS finished,
+            CASE WHEN rolled_back_at IS NULL THEN 0 ELSE 1 END AS rolled_back
+       FROM ${table} ORDER BY started_at`,
+  );
+  return rows.map((row) => ({
+    id: String(row.id),
+    name: String(row.migration_name),
+    checksum: String(row.checksum),
+    finished: Number(row.finished) === 1,
+    rolledBack: Number(row.rolled_back) === 1,
+    startedAt: formatHistoryTime(row.started_at),
+    finishedAt: formatHistoryTime(row.finished_at),
+    logs: row.logs === null || row.logs === undefined ? undefined : String(row.logs),
+  }));
+}
+
+function classify(dialect: Dialect, shipped: ShippedMigration[], history: HistoryRow[]): MigrationStatus {
+  const live = history.filter((row) => !row.rolledBack);
+  const migrations = shipped.map((migration): MigrationStatusEntry => {
+    const rows = live.filter((row) => row.name === migration.name);
+    const finished = rows.filter((row) => row.finished).at(-1);
+    if (finished) {
+      const state = matchesChecksum(migration.sql, finished.checksum) ? 'applied' : 'modified';
+      return { name: migration.name, state, at: finished.finishedAt, recordedChecksum: finished.checksum, checksum: migration.checksum };
+    }
+    const failed = rows.at(-1);
+    if (failed) {
+      return { name: migration.name, state: 'failed', at: failed.startedAt, recordedChecksum: failed.checksum, checksum: migration.checksum, logs: failed.logs };
+    }
+    return { name: migration.name, state: 'pending', checksum: migration.checksum };
+  });
+  const names = new Set(shipped.map((m) => m.name));
+  const unknown = [...new Set(live.filter((row) => row.finished && DOCTOR_JOB_MIGRATION.test(row.name) && !names.has(row.name)).map((row) => row.name))];
+  const pending = migrations.filter((m) => m.state === 'pending' || m.state === 'failed').map((m) => m.name);
+  return { dialect, historyTable: true, migrations, pending, unknown, upToDate: migrations.every((m) => m.state === 'applied') };
+}
+
+/** What is wrong with a failed or modified migration, and how to get out of it. */
+export function describeProblem(dialect: Dialect, entry: MigrationStatusEntry): string {
+  const now = dialect === 'postgresql' ? 'now()' : dialect === 'mysql' ? 'UTC_TIMESTAMP(3)' : `(strftime('%s','now') * 1000)`;
+  if (entry.state === 'failed') {
+    return (
+      `${entry.name} failed when it was applied${entry.at ? ` (started ${entry.at})` : ''}${entry.logs ? `: ${firstLine(entry.logs)}` : ''}. ` +
+      `Undo what it left half-done, then mark the attempt rolled back (UPDATE ${HISTORY_TABLE} SET rolled_back_at = ${now} ` +
+      `WHERE migration_name = '${entry.name}' AND finished_at IS NULL) and run migrate again`
+    );
+  }
+  return (
+    `${entry.name} is recorded in ${HISTORY_TABLE} with checksum ${entry.recordedChecksum}, but the shipped migration.sql has ${entry.checksum}: ` +
+    `the SQL applied is not the SQL this Doctor Job version ships. Compare the tables with the shipped file; migrate will not re-apply it`
+  );
+}
+
+function existingTablesOf(db: MigrationSource | SqlConnection, tables: string[]): Promise<string[]> {
+  const connection: Pick<SqlConnection, 'dialect' | 'query'> = {
+    dialect: db.dialect,
+    // MigrationSource takes no parameters: inline the (known, plain) table names.
+    query: async <T>(sql: string, params: unknown[] = []) => {
+      let i = 0;
+      return (await db.query(sql.replace(/\?/g, () => `'${String(params[i++]).replace(/'/g, "''")}'`))) as T[];
+    },
+  };
+  return existingTables(connection as SqlConnection, tables);
+}
+
+async function withSource<T>(source: string | MigrationSource, dialect: Dialect | undefined, work: (db: MigrationSource | SqlConnection) => Promise<T>): Promise<T> {
+  if (typeof source !== 'string') return work(source);
+  const connection = await openConnection(parseDatabaseUrl(source, dialect));
+  try {
+    return await work(connection);
+  } finally {
+    await connection.close();
+  }
+}
+
+const list = (names: string[]) => names.join(', ');

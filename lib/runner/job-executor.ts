@@ -1,12 +1,10 @@
 import { LEASE_EXPIRED_ON_LAST_ATTEMPT, NO_HANDLER_AT_RUN, PAYLOAD_REJECTED, TIMED_OUT, UNEXPECTED_RUNNER_ERROR } from '../doctor-job.messages';
-import type { BackoffOptions } from '../doctor-job.options';
 import { JobTimeoutError } from '../errors/job-timeout.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
 import type { ClaimedJob } from '../store/job-store.interface';
-import { backoffDelay } from './backoff';
 import type { FailureSettler } from './failure-settler';
 import { toJobError } from './job-error';
 import type { RunnerLog } from './outage-log';
@@ -29,7 +27,8 @@ export interface ExecutorCallbacks {
 export class JobExecutor {
   constructor(
     private readonly handlers: { get(type: string): RegisteredHandler | undefined },
-    private readonly backoff: Required<BackoffOptions>,
+    /** How long after failed attempt `attempt` the job is due again. */
+    private readonly retryDelay: (attempt: number, handler: RegisteredHandler) => number,
     private readonly slots: Slots,
     private readonly failures: FailureSettler,
     private readonly events: JobEvents,
@@ -96,8 +95,7 @@ export class JobExecutor {
       const error = toJobError(thrown);
       const durationMs = Date.now() - entry.startedAt;
       if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return void this.settleFailure(entry, error, durationMs);
-      const delay = backoffDelay(job.attempt, { ...this.backoff, ...handler.backoff });
-      void this.settleFailure(entry, error, durationMs, delay);
+      void this.settleFailure(entry, error, durationMs, this.retryDelay(job.attempt, handler));
     } catch (error) {
       this.unexpected(entry, error);
     }

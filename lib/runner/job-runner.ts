@@ -3,6 +3,7 @@ import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import type { JobStore } from '../store/job-store.interface';
+import { backoffDelay } from './backoff';
 import { ClaimLoop } from './claim-loop';
 import { CompletionBatcher } from './completion-batcher';
 import { FailureSettler } from './failure-settler';
@@ -32,6 +33,8 @@ export interface JobRunnerParts {
   logger: RunnerLog;
   /** Monotonic ms for lease ages and the outage window; performance.now() unless a test controls it. */
   now?: () => number;
+  /** Delay before the next attempt; by default the handler's backoff merged over the module's. */
+  retryDelay?: (attempt: number, handler: RegisteredHandler) => number;
 }
 
 /**
@@ -57,7 +60,7 @@ export class JobRunner {
 
   constructor(
     private readonly settings: JobRunnerSettings,
-    { store, handlers, events, logger, now = () => performance.now() }: JobRunnerParts,
+    { store, handlers, events, logger, now = () => performance.now(), retryDelay }: JobRunnerParts,
   ) {
     this.store = store;
     this.handlers = handlers;
@@ -70,7 +73,8 @@ export class JobRunner {
       claimAgain: () => void this.claims.poll(),
     }, now);
     const failures = new FailureSettler(store, leaseMs, events, this.outage, logger);
-    this.executor = new JobExecutor(handlers, settings.backoff, this.slots, failures, events, logger, {
+    const delay = retryDelay ?? ((attempt: number, handler: RegisteredHandler) => backoffDelay(attempt, { ...settings.backoff, ...handler.backoff }));
+    this.executor = new JobExecutor(handlers, delay, this.slots, failures, events, logger, {
       slotFreed: () => this.claims.slotFreed(),
       succeeded: (entry) => this.completions.add(entry),
     });
@@ -107,6 +111,11 @@ export class JobRunner {
 
   poll(): Promise<void> {
     return this.claims.poll();
+  }
+
+  /** Resolves once no claim is open (nothing running, no outcome being settled). */
+  idle(): Promise<void> {
+    return this.slots.allClosed();
   }
 
   /**

@@ -11,7 +11,7 @@ import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interfac
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import { findAmbientTransactions, type AmbientOptions, type AmbientTransactions } from './ambient-transaction';
-import type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './job-map';
+import type { DoctorJobs, EnqueueFirst, EnqueueOptions, EnqueueRest, JobRequest, JobRequests, JobType, TransactionArgument } from './job-map';
 
 const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts', 'priority', 'orderingKey', 'dedupKey']);
 /** 10000-01-01T00:00:00Z: later dates do not fit the stores' time formats. */
@@ -42,9 +42,15 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
    *
    * Without `tx`, the job joins the ambient transaction of @nestjs-cls/transactional (a
    * `@Transactional()` method); outside one it is refused, unless `outsideTransaction: true`.
+   *
+   * `enqueue(tx, type, payload, options?)` or `enqueue(type, payload, options?)`: one signature
+   * rather than two overloads, so that a wrong call's compile error names what is wrong with it (the
+   * payload, the type) instead of reporting that the other form does not match either.
    */
-  enqueue<T extends JobType<Jobs>>(type: T, payload: JobPayload<Jobs, T>, options?: EnqueueOptions & AmbientOptions): Promise<string>;
-  enqueue<T extends JobType<Jobs>>(tx: TransactionClientLike, type: T, payload: JobPayload<Jobs, T>, options?: EnqueueOptions): Promise<string>;
+  enqueue<First extends TransactionClientLike | string, T extends JobType<Jobs>>(
+    txOrType: EnqueueFirst<Jobs, First>,
+    ...rest: EnqueueRest<Jobs, First, T>
+  ): Promise<string>;
   async enqueue(...args: unknown[]): Promise<string> {
     if (typeof args[0] === 'string') {
       const [type, payload, options = {}] = args as [string, unknown, (EnqueueOptions & AmbientOptions)?];
@@ -83,9 +89,20 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     );
   }
 
-  /** Writes many jobs through `tx` in one statement, after checking every one. Returns their ids in order. */
-  enqueueMany(jobs: JobRequest<Jobs>[], options?: AmbientOptions): Promise<string[]>;
-  enqueueMany(tx: TransactionClientLike, jobs: JobRequest<Jobs>[]): Promise<string[]>;
+  /**
+   * Writes many jobs through `tx` in one statement, after checking every one. Returns their ids in order.
+   * `enqueueMany(tx, jobs)`, or `enqueueMany(jobs, { outsideTransaction? })` in the ambient transaction.
+   */
+  enqueueMany<
+    First extends TransactionClientLike | readonly unknown[],
+    // The job types listed first (ambient form) or after tx: two parameters, since inferring one
+    // from both places would also infer it from the tx object.
+    const Listed extends readonly JobType<Jobs>[],
+    const Types extends readonly JobType<Jobs>[],
+  >(
+    txOrJobs: First extends readonly unknown[] ? JobRequests<Jobs, Listed> : TransactionArgument<First>,
+    ...rest: First extends readonly unknown[] ? [options?: AmbientOptions] : [jobs: JobRequests<Jobs, Types>]
+  ): Promise<string[]>;
   async enqueueMany(...args: unknown[]): Promise<string[]> {
     if (Array.isArray(args[0])) {
       const [jobs, options = {}] = args as [JobRequest<Jobs>[], AmbientOptions?];

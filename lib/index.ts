@@ -24,5 +24,6 @@ export type { PrismaClientLike, TransactionClientLike, TransactionOptions } from
 export { EnqueueError } from './errors/enqueue.error';
 export { HandlerRegistrationError } from './errors/handler-registration.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';
+export { DeadLetterNotFoundError, InvalidArgumentError } from './errors/invalid-argument.error';
 export { JobTimeoutError } from './errors/job-timeout.error';
 export { NonRetryableJobError } from './errors/non-retryable.error';

@@ -1,0 +1,19 @@
+import { BadRequestException, NotFoundException } from '@nestjs/common';
+
+/**
+ * An argument of a DeadLetterService (or OutboxService inspection) call is not valid: an id that
+ * is not a string of digits within the 64-bit range, a page size out of bounds. A Nest
+ * BadRequestException, so a controller that passes it on answers 400 with the message.
+ */
+export class InvalidArgumentError extends BadRequestException {
+  override readonly name = 'InvalidArgumentError';
+}
+
+/** Ids given to replay or delete that are not dead letters (nothing was changed). A Nest NotFoundException (404). */
+export class DeadLetterNotFoundError extends NotFoundException {
+  override readonly name = 'DeadLetterNotFoundError';
+
+  constructor(readonly ids: string[]) {
+    super(`${ids.length === 1 ? `No dead letter has the id ${ids[0]}` : `No dead letters have the ids ${ids.join(', ')}`}; nothing was changed.`);
+  }
+}

@@ -201,7 +201,7 @@ eachDialect('outbox', (dialect) => {
         'enqueue("count") was called without a transaction client, and @nestjs-cls/transactional is not set up in this app',
       );
 
-      const root = await app.outbox.enqueue(db.prisma, 'count', { n: 1 }).catch((e: Error) => e);
+      const root = await (app.outbox.enqueue as (...args: unknown[]) => Promise<string>).call(app.outbox, db.prisma, 'count', { n: 1 }).catch((e: Error) => e);
       expect(root).toBeInstanceOf(EnqueueError);
       expect((root as Error).message).toContain('was given the root Prisma client, not a transaction client');
 

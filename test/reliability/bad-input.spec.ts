@@ -78,7 +78,7 @@ describePostgres('9. bad input at the API', () => {
       expect(error!.message).toContain(expected);
       messages.push(what);
     }
-    const plain = await app.outbox.enqueue(db.prisma, 'blob', {}).catch((e: Error) => e);
+    const plain = await (app.outbox.enqueue as (...args: unknown[]) => Promise<string>).call(app.outbox, db.prisma, 'blob', {}).catch((e: Error) => e);
     expect(plain).toBeInstanceOf(EnqueueError);
     expect((plain as Error).message).toContain('was given the root Prisma client, not a transaction client');
     expect(await db.countJobs()).toBe(0);

@@ -63,7 +63,7 @@ function harness(handlers: Record<string, Partial<RegisteredHandler> & Pick<Regi
   );
   runners.push(runner);
   const enqueue = async (type: string, payload: unknown = {}, extra: { delayMs?: number; maxAttempts?: number } = {}) => {
-    const [id] = await store.insert(store, [{ type, payload: JSON.stringify(payload), maxAttempts: extra.maxAttempts ?? 3, priority: 0, delayMs: extra.delayMs }]);
+    const [id] = await store.transaction((tx) => store.insert(tx, [{ type, payload: JSON.stringify(payload), maxAttempts: extra.maxAttempts ?? 3, priority: 0, delayMs: extra.delayMs }]));
     return id;
   };
   return { store, runner, logs, events, enqueue };

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { firstLine, openConnection, quoteMysql, type SqlConnection } from './connection';
+import { firstLine, openConnection, quoteMysql, quotePg, type SqlConnection } from './connection';
 import { parseDatabaseUrl, type Dialect } from './database-url';
 import { stateError } from './errors';
 import { checksumOf, formatHistoryTime, HISTORY_TABLE, HISTORY_TABLE_DDL, historyTime, matchesChecksum } from './history';
-import { actualShapes, existingTables, expectedShapes, shapeDifferences, tablesCreatedBy } from './table-shapes';
+import { actualShapes, existingTables, expectedShapes, shapeDifferences, tablesCreatedBy, type TableShapes } from './table-shapes';
 
 /** Doctor Job's migration folders: `<14-digit timestamp>_doctor_job[_what]`. The sample's own are not shipped. */
 export const DOCTOR_JOB_MIGRATION = /^\d{14}_doctor_job(_[a-z0-9_]+)?$/;
@@ -179,6 +179,8 @@ async function migrate(connection: SqlConnection, onOutcome: (outcome: MigrateOu
   const outcomes: MigrateOutcome[] = [];
   const release = await lock(connection);
   try {
+    // A Prisma URL's ?schema= names the schema; Prisma Migrate creates it when missing, and so does migrate.
+    if (connection.target.dialect === 'postgresql' && connection.target.schema) await connection.exec(`CREATE SCHEMA IF NOT EXISTS ${quotePg(connection.target.schema)}`);
     await connection.exec(HISTORY_TABLE_DDL[dialect]);
     const status = classify(dialect, shipped, (await readHistory(connection)) ?? []);
     const problems = status.migrations.filter((m) => m.state === 'failed' || m.state === 'modified');
@@ -240,8 +242,17 @@ async function checkPresentTables(connection: SqlConnection, shipped: ShippedMig
     );
   }
   const earlier = shipped.filter((m) => m.name <= migration.name).map((m) => m.sql);
-  const expected = await expectedShapes(connection, earlier, migration.creates);
-  const actual = await actualShapes(connection, migration.creates);
+  let expected: TableShapes;
+  let actual: TableShapes;
+  try {
+    expected = await expectedShapes(connection, earlier, migration.creates);
+    actual = await actualShapes(connection, migration.creates);
+  } catch (error) {
+    throw stateError(
+      `${migration.name} is not recorded in ${HISTORY_TABLE} but its tables exist, and migrate could not compare them with what it makes ` +
+        `(${firstLine((error as Error).message)}): nothing changed`,
+    );
+  }
   const differences = shapeDifferences(expected, actual);
   if (differences.length) {
     throw stateError(
@@ -350,8 +361,14 @@ async function readHistory(db: MigrationSource | SqlConnection): Promise<History
   const [found] = await db.query(exists[db.dialect]);
   if (!Number(found?.n)) return undefined;
   const table = db.dialect === 'mysql' ? quoteMysql(HISTORY_TABLE) : `"${HISTORY_TABLE}"`;
+  // Times as text, so that any driver (pg, mariadb, better-sqlite3, a Prisma client) returns the same.
+  const text: Record<Dialect, (column: string) => string> = {
+    postgresql: (column) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
+    mysql: (column) => `CAST(${column} AS CHAR)`,
+    sqlite: (column) => `CAST(${column} AS TEXT)`,
+  };
   const rows = await db.query(
-    `SELECT id, migration_name, checksum, logs, started_at, finished_at,
+    `SELECT id, migration_name, checksum, logs, ${text[db.dialect]('started_at')} AS started_at, ${text[db.dialect]('finished_at')} AS finished_at,
             CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END AS finished,
             CASE WHEN rolled_back_at IS NULL THEN 0 ELSE 1 END AS rolled_back
        FROM ${table} ORDER BY started_at`,

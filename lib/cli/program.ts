@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { openConnection, openSqliteDatabase, sqliteConnection, type SqlConnection } from './connection';
+import { firstLine, openConnection, openSqliteDatabase, sqliteConnection, type SqlConnection } from './connection';
 import { DIALECT_LABEL, dialectOfUrl, parseDatabaseUrl, parseDialect, redact, type DatabaseTarget, type Dialect } from './database-url';
 import { DoctorJobCliError, usageError } from './errors';
 import { HISTORY_TABLE } from './history';
@@ -11,7 +11,7 @@ import { copyMigrations, lockedProvider, migrationsSql } from './sql';
 interface ConnectionOptions {
   url?: string;
   dialect?: Dialect;
-  envFile?: string;
+  dotenv?: string;
 }
 
 export interface CliIo {
@@ -45,9 +45,21 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.err(`doctor-job: ${error.message}\n`);
       return error.exitCode;
     }
+    if (isDatabaseError(error)) {
+      // The database refused a statement (a missing privilege, a lock timeout…): its message says why.
+      io.err(`doctor-job: the database refused a statement: ${firstLine(error.message)}${error.code ? ` (${error.code})` : ''}\n`);
+      return 1;
+    }
     io.err(`doctor-job: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;
   }
+}
+
+/** An error the driver raised for the database (pg: a SQLSTATE code; mariadb: sqlState; better-sqlite3: SQLITE_*). */
+function isDatabaseError(error: unknown): error is Error & { code?: string } {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { code?: unknown; sqlState?: unknown };
+  return typeof e.sqlState === 'string' || (typeof e.code === 'string' && (/^[0-9A-Z]{5}$/.test(e.code) || e.code.startsWith('SQLITE_') || e.code.startsWith('ER_')));
 }
 
 function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
@@ -81,7 +93,7 @@ ${EXIT_CODES}`,
     command
       .option('--url <url>', 'database URL (default: $DATABASE_URL)')
       .addOption(dialectOption('postgresql, mysql (MariaDB) or sqlite; by default the URL scheme says'))
-      .option('--env-file <file>', 'read environment variables (e.g. DATABASE_URL) from this file first');
+      .option('--dotenv <file>', 'read environment variables (e.g. DATABASE_URL) from this .env file first');
 
   withConnection(
     program
@@ -178,7 +190,7 @@ ${EXIT_CODES}`,
     .addOption(dialectOption('postgresql, mysql (MariaDB) or sqlite; by default from --url / DATABASE_URL, or the --into folder\'s migration_lock.toml'))
     .option('--url <url>', 'take the dialect from this URL\'s scheme (default: $DATABASE_URL); nothing connects')
     .option('--into <folder>', 'copy the migration folders into this Prisma Migrate folder (e.g. prisma/migrations) instead of printing')
-    .option('--env-file <file>', 'read environment variables (e.g. DATABASE_URL) from this file first')
+    .option('--dotenv <file>', 'read environment variables (e.g. DATABASE_URL) from this .env file first')
     .addHelpText(
       'after',
       `
@@ -195,7 +207,7 @@ code 1).
 ${EXIT_CODES}`,
     )
     .action(async (options: ConnectionOptions & { into?: string }) => {
-      loadEnvFile(options.envFile);
+      loadEnvFile(options.dotenv);
       const dialect = sqlDialect(options);
       if (!options.into) {
         io.out(migrationsSql(dialect));
@@ -225,7 +237,7 @@ function dialectOption(description: string): Option {
  * not exist yet reads as an empty database (everything pending), and is not created.
  */
 async function connect(options: ConnectionOptions, create: boolean): Promise<SqlConnection> {
-  loadEnvFile(options.envFile);
+  loadEnvFile(options.dotenv);
   const target: DatabaseTarget = parseDatabaseUrl(options.url ?? process.env.DATABASE_URL, options.dialect);
   if (target.dialect === 'sqlite' && !create && !existsSync(target.file)) {
     return sqliteConnection(target, openSqliteDatabase(':memory:'));
@@ -246,13 +258,14 @@ function sqlDialect(options: ConnectionOptions & { into?: string }): Dialect {
   throw usageError('which dialect? pass --dialect postgresql, mysql (MariaDB) or sqlite (or --url / DATABASE_URL)');
 }
 
+/** `--dotenv` (not `--env-file`: Node 20 takes that flag for itself even after the script's name). */
 function loadEnvFile(file: string | undefined): void {
   if (!file) return;
-  if (!existsSync(file)) throw usageError(`--env-file ${file}: no such file`);
+  if (!existsSync(file)) throw usageError(`--dotenv ${file}: no such file`);
   try {
     process.loadEnvFile(file);
   } catch (error) {
-    throw usageError(`--env-file ${file}: ${(error as Error).message}`);
+    throw usageError(`--dotenv ${file}: ${(error as Error).message}`);
   }
 }
 

@@ -136,6 +136,14 @@ describe('expected errors: one line, exit code 2', () => {
     expect(result.stderr).not.toContain('secret');
   });
 
+  it('--dotenv reads DATABASE_URL from a .env file', async () => {
+    writeFileSync(join(app.dir, 'cli-test.env'), 'DATABASE_URL="file:./from-dotenv.db"\n');
+    const result = await cli(['status', '--dotenv', 'cli-test.env']);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(`SQLite file:${join(app.dir, 'from-dotenv.db')}`);
+    expectOneLineError(await cli(['status', '--dotenv', 'missing.env']), /--dotenv missing\.env: no such file/);
+  });
+
   it('a missing driver names the package to install', async () => {
     const link = join(app.dir, 'node_modules', 'better-sqlite3');
     renameSync(link, `${link}.away`);
@@ -236,6 +244,19 @@ for (const dialect of DIALECTS) {
       expect(editedStatus.status).toBe(1);
       expect(editedStatus.stdout).toMatch(new RegExp(`modified\\s+${shipped[0].name}`));
     });
+
+    if (dialect === 'postgresql') {
+      it("honours a Prisma URL's ?schema= (created when missing)", async () => {
+        const db = await fresh();
+        const url = `${db.url}?schema=app_jobs&connection_limit=5`;
+        expect((await cli(['migrate', '--url', url])).status).toBe(0);
+        const tables = await db.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'app_jobs' ORDER BY 1`);
+        expect(tables.map((r) => r.t)).toEqual(['_prisma_migrations', ...DOCTOR_JOB_TABLES]);
+        expect(await db.tables()).toEqual([]); // nothing in public
+        expect((await cli(['status', '--url', url])).status).toBe(0);
+        expect((await cli(['status', '--url', db.url])).status).toBe(1); // public has none of it
+      });
+    }
 
     it('instances migrating at once apply each migration once', async () => {
       const db = await fresh();

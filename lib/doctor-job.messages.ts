@@ -74,3 +74,14 @@ export const LISTEN_LOST = (message: string, pollIntervalMs: number) =>
 
 export const LISTEN_OFF = (message: string, pollIntervalMs: number) =>
   `LISTEN/NOTIFY wake-up is off (${message}); polling every ${pollIntervalMs} ms. Pass notify: { connectionString } to turn it on.`;
+
+const MIGRATE_HINT =
+  'run `npx doctor-job migrate` against this database (DATABASE_URL or --url), or apply the SQL of `npx doctor-job sql` with your own migration tool';
+
+export const SCHEMA_TABLES_MISSING = (tables: string[]) =>
+  `Doctor Job's table${tables.length === 1 ? '' : 's'} ${tables.join(', ')} ${tables.length === 1 ? 'is' : 'are'} missing from the database: ${MIGRATE_HINT}.`;
+
+export const SCHEMA_MIGRATIONS_PENDING = (names: string[]) =>
+  `Doctor Job's migration${names.length === 1 ? '' : 's'} ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not applied to the database: ${MIGRATE_HINT}.`;
+
+export const RUNNER_NOT_STARTED = (problem: string) => `${problem} The runner did not start.`;

@@ -7,6 +7,7 @@ import { JobHandlerExplorer } from './handlers/job-handler.explorer';
 import { JobHandlerRegistry } from './handlers/job-handler.registry';
 import { DeadLetterService } from './outbox/dead-letter.service';
 import { OutboxService } from './outbox/outbox.service';
+import { SchemaCheck } from './outbox/schema-check';
 import { JobEventLogger } from './events/job-event.logger';
 import { JobEvents } from './events/job-events';
 import { CronScheduler } from './runner/cron.scheduler';
@@ -31,6 +32,7 @@ import { JobStoreHost } from './store/job-store.host';
     JobStoreHost,
     JobHandlerRegistry,
     JobHandlerExplorer,
+    SchemaCheck,
     OutboxService,
     DeadLetterService,
     JobEvents,

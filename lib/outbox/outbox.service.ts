@@ -10,6 +10,7 @@ import { toDto, toJson } from '../handlers/payload';
 import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
+import { SchemaCheck } from './schema-check';
 import { findAmbientTransactions, type AmbientOptions, type AmbientTransactions } from './ambient-transaction';
 import type { DoctorJobs, EnqueueFirst, EnqueueOptions, EnqueueRest, JobRequest, JobRequests, JobType, TransactionArgument } from './job-map';
 
@@ -32,6 +33,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     private readonly registry: JobHandlerRegistry,
     @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
     private readonly moduleRef: ModuleRef,
+    private readonly schema: SchemaCheck,
   ) {}
 
   /**
@@ -127,9 +129,17 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
 
   private insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     const managed = this.managed.get(tx);
-    if (!managed || !this.host.store.announce) return this.host.store.insert(tx, jobs);
+    const { store } = this.host;
+    if (!managed || !store.announce) return store.insert(tx, jobs).catch((error: unknown) => this.explain(error, jobs));
     managed.wrote = true;
-    return this.host.store.insert(tx, jobs, { announceAfterCommit: true });
+    return store.insert(tx, jobs, { announceAfterCommit: true }).catch((error: unknown) => this.explain(error, jobs));
+  }
+
+  /** A failed insert: when Doctor Job's tables or migrations are missing, says so (and how to fix it) instead of the driver's error. */
+  private async explain(error: unknown, jobs: NewJob[]): Promise<never> {
+    const problem = await this.schema.recheck().catch(() => undefined);
+    if (problem) throw new EnqueueError(problem, jobs[0].type);
+    throw error;
   }
 
   /**

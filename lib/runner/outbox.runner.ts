@@ -1,10 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DOCTOR_JOB_OPTIONS, DOCTOR_JOB_RUNNER_NAME } from '../doctor-job.constants';
-import { NO_SCHEDULE_MODULE } from '../doctor-job.messages';
+import { NO_SCHEDULE_MODULE, RUNNER_NOT_STARTED } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { JobEvents } from '../events/job-events';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
+import { SchemaCheck } from '../outbox/schema-check';
 import { JobStoreHost } from '../store/job-store.host';
 import { JobRunner } from './job-runner';
 
@@ -25,6 +26,7 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     private readonly host: JobStoreHost,
     private readonly registry: JobHandlerRegistry,
     private readonly events: JobEvents,
+    private readonly schema: SchemaCheck,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
 
@@ -32,7 +34,19 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     if (!this.scheduler) throw new Error(NO_SCHEDULE_MODULE);
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * Checks that Doctor Job's tables and migrations are in the database (one line naming
+   * `npx doctor-job migrate` if not, and the runner stays off), then starts unless `autoStart: false`.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    let problem: string | undefined;
+    try {
+      problem = await this.schema.problem();
+    } catch (error) {
+      // The database does not answer: the runner starts and logs the outage as it polls.
+      this.logger.warn(`Could not check Doctor Job's tables at start-up: ${(error as Error)?.message ?? String(error)}`);
+    }
+    if (problem) return void this.logger.error(this.options.autoStart ? RUNNER_NOT_STARTED(problem) : problem);
     if (this.options.autoStart) this.start();
   }
 

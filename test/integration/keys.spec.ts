@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext } from 'doctor-job';
-import { createJobStore } from '../../lib/store/create-job-store';
-import type { JobStore } from '../../lib/store/job-store.interface';
 import { createPrismaClient } from '../../sample/database/prisma.service';
 import { createTestDatabase, describePostgres, eachDialect, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
@@ -43,14 +40,14 @@ function sequences(runs: Run[]): Map<string, number[]> {
   return result;
 }
 
+// The store's own cases for both keys (per-key heads, dedup in a batch and under concurrency) are
+// in the store contract, job-store.contract.spec.ts. Here: the runner and the enqueue API with them.
 eachDialect('ordering keys and dedup keys', (dialect) => {
   let db: TestDatabase;
   let app: OutboxApp;
-  let store: JobStore;
 
   beforeAll(async () => {
     db = await createTestDatabase(dialect);
-    store = createJobStore(dialect, db.prisma, { notify: false, runnerPool: false });
   });
   afterAll(() => db?.dispose());
   beforeEach(async () => {
@@ -64,21 +61,6 @@ eachDialect('ordering keys and dedup keys', (dialect) => {
     app.outbox.transaction((tx) =>
       app.outbox.enqueueMany(tx, jobs.map((payload) => ({ type: 'ordered', payload, ...(payload.key ? { orderingKey: payload.key } : {}) }))),
     );
-
-  it('claims only the head of each ordering key; unkeyed jobs and other keys go on', async () => {
-    const [a1, a2, b1, u] = await enqueue([
-      { key: 'a', seq: 1 },
-      { key: 'a', seq: 2 },
-      { key: 'b', seq: 1 },
-      { key: null, seq: 0 },
-    ]);
-    const token = randomUUID();
-    const first = await store.claim({ limit: 10, leaseMs: 60_000, token });
-    expect(first.map((j) => j.id)).toEqual([a1, b1, u]);
-    expect(await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).toEqual([]); // a2 waits while a1 runs
-    await store.complete([{ id: a1, token }]);
-    expect((await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id)).toEqual([a2]);
-  });
 
   it('runs the jobs of a key one at a time in enqueue order; a failing job holds the later ones until it succeeds', async () => {
     await enqueue([

@@ -5,6 +5,7 @@ import { NOT_A_TRANSACTION, UNKNOWN_TYPE } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import { describe } from '../util/describe';
 import { EnqueueError } from '../errors/enqueue.error';
+import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
 import { toDto, toJson } from '../handlers/payload';
 import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
@@ -167,7 +168,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   async pending(options: { type?: string; limit?: number } = {}): Promise<PendingJob[]> {
     const limit = options.limit ?? 100;
     if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= 1000)) {
-      throw new RangeError(`limit must be an integer from 1 to 1000, got ${describe(limit)}`);
+      throw new InvalidArgumentError(`limit must be an integer from 1 to 1000, got ${describe(limit)}`);
     }
     return this.host.store.listJobs({ type: options.type, limit });
   }

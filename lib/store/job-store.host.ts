@@ -1,3 +1,7 @@
+/**
+ * JobStoreHost, the Nest provider of the JobStore: the app's Prisma client resolved from the
+ * options, its dialect detected, the store built by createJobStore() and closed at shutdown.
+ */
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';

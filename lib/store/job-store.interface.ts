@@ -1,3 +1,8 @@
+/**
+ * The JobStore interface, every database operation of Doctor Job, and the shapes it takes and
+ * returns (new jobs, claims, dead letters, queue stats). Implemented per dialect under
+ * lib/store/<dialect>/; createJobStore() picks one.
+ */
 import type { Dialect } from '../doctor-job.options';
 import type { TransactionClientLike } from './prisma-client.interface';
 
@@ -98,8 +103,9 @@ export interface PendingJob {
 }
 
 /**
- * Every database operation of Doctor Job. One implementation per dialect, each in one file under
- * lib/store/; nothing else writes SQL. Every settle is fenced by the claim token: it only
+ * Every database operation of Doctor Job. One implementation per dialect, each in its folder under
+ * lib/store/ (statements in <dialect>.sql.ts); nothing else writes SQL. Every write of a claimed
+ * job (complete, retry, deadLetter, extend, release) is fenced by the claim token: it only
  * touches the row if that token still holds it.
  */
 export interface JobStore {

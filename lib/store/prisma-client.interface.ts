@@ -1,4 +1,9 @@
 /**
+ * The structural types of the Prisma clients Doctor Job runs SQL through: root client,
+ * transaction client, transaction options.
+ */
+
+/**
  * The parts of a Prisma client that Doctor Job uses. Structural, so any generated client
  * (prisma-client or prisma-client-js generator, any output path) fits.
  */

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { JOB_HANDLER_METADATA } from '../doctor-job.constants';
 import { REQUEST_SCOPED_HANDLER } from '../doctor-job.messages';
 import { checkBackoff } from '../doctor-job.options';
-import { definedOnly, describe } from '../util/describe';
+import { codePoints, definedOnly, describe } from '../util/describe';
 import { getMetadataStorage } from 'class-validator';
 import { CronTime } from 'cron';
 import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
@@ -62,7 +62,7 @@ export class JobHandlerExplorer implements OnModuleInit {
 
 function checkHandler(meta: JobHandlerMetadata, location: string): void {
   const problems: string[] = [];
-  if (typeof meta.type !== 'string' || meta.type.trim() === '' || meta.type.length > 255) {
+  if (typeof meta.type !== 'string' || meta.type.trim() === '' || codePoints(meta.type) > 255) {
     problems.push(`the job type must be a non-empty string of at most 255 characters, got ${describe(meta.type)}`);
   }
   if (meta.maxAttempts !== undefined && !(Number.isSafeInteger(meta.maxAttempts) && meta.maxAttempts > 0)) {

@@ -2,72 +2,112 @@ import { plainToInstance } from 'class-transformer';
 import { validate, type ValidationError } from 'class-validator';
 
 /**
+ * How deep a payload may nest (objects and arrays; `{ a: 1 }` is 1 level), per database: what its
+ * JSON type stores through Doctor Job's insert (measured: MariaDB refuses 30 levels, SQLite 999;
+ * PostgreSQL takes more, but 1,000 keeps serialisation and DTO validation far from Node's stack limit).
+ */
+export const MAX_PAYLOAD_DEPTH = { postgresql: 1_000, sqlite: 998, mysql: 29 } as const;
+
+/**
  * Serialises a payload to JSON, refusing what JSON would silently change or cannot hold:
  * BigInt, functions, symbols, cycles, non-finite numbers, invalid Dates, Map/Set, undefined at the
- * top level or in an array, and NUL characters (PostgreSQL's jsonb cannot store \u0000).
+ * top level or in an array, NUL characters (PostgreSQL's jsonb cannot store \u0000), and nesting
+ * deeper than `maxDepth` levels (checked without recursion, so any depth gets this error).
  * Returns the JSON text, or the list of problems (each with its path, e.g. `payload.items[2]`).
  */
-export function toJson(payload: unknown): { json: string } | { problems: string[] } {
+export function toJson(payload: unknown, maxDepth: number = MAX_PAYLOAD_DEPTH.postgresql): { json: string } | { problems: string[] } {
   const problems: string[] = [];
   if (payload === undefined) return { problems: ['payload is undefined; pass a JSON value (use null or {} for "nothing")'] };
-  walk(payload, 'payload', new Set(), problems);
+  walk(payload, maxDepth, problems);
   if (problems.length) return { problems };
   return { json: JSON.stringify(payload) };
 }
 
-function walk(value: unknown, path: string, ancestors: Set<object>, problems: string[]): void {
-  if (problems.length >= 10) return;
+/** A value to look at, inside `depth` objects or arrays; or the end of a container (it stops being an ancestor). */
+type Frame = { value: unknown; path: string; depth: number } | { leave: object };
+
+/** Depth-first over the payload with a stack of its own, reporting problems in document order (at most 10). */
+function walk(root: unknown, maxDepth: number, problems: string[]): void {
+  const stack: Frame[] = [{ value: root, path: 'payload', depth: 0 }];
+  const ancestors = new Set<object>();
+  while (stack.length > 0 && problems.length < 10) {
+    const frame = stack.pop()!;
+    if ('leave' in frame) {
+      ancestors.delete(frame.leave);
+      continue;
+    }
+    const { value, path, depth } = frame;
+    if (!isContainer(value, path, problems)) continue;
+    if (ancestors.has(value)) {
+      problems.push(`${path} refers back to one of its parents (a cycle); JSON cannot hold cycles`);
+      continue;
+    }
+    if (depth + 1 > maxDepth) {
+      problems.push(`${shorten(path)} is nested deeper than ${maxDepth} levels, the most this database's JSON holds through Doctor Job; flatten the payload (or store the deep part as a string)`);
+      return;
+    }
+    ancestors.add(value);
+    stack.push({ leave: value });
+    const children: Frame[] = [];
+    if (Array.isArray(value)) {
+      value.forEach((item, index) => children.push({ value: item, path: `${path}[${index}]`, depth: depth + 1 }));
+    } else {
+      for (const [key, item] of Object.entries(value)) {
+        if (item === undefined) continue; // dropped by JSON, as everywhere else
+        const itemPath = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+        if (key.includes('\u0000')) problems.push(`${itemPath}: the key contains a NUL character (\\u0000), which PostgreSQL cannot store in JSON`);
+        children.push({ value: item, path: itemPath, depth: depth + 1 });
+      }
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
+}
+
+/**
+ * Checks a scalar (or a value JSON writes in a way of its own); true when `value` is an object or
+ * array whose contents are to be walked.
+ */
+function isContainer(value: unknown, path: string, problems: string[]): value is object {
   switch (typeof value) {
     case 'bigint':
       problems.push(`${path} is a BigInt, which JSON cannot hold; pass it as a string or a number`);
-      return;
+      return false;
     case 'function':
       problems.push(`${path} is a function; payloads must be plain JSON data`);
-      return;
+      return false;
     case 'symbol':
       problems.push(`${path} is a symbol; payloads must be plain JSON data`);
-      return;
+      return false;
     case 'number':
       if (!Number.isFinite(value)) problems.push(`${path} is ${value}, which JSON turns into null; pass a finite number`);
-      return;
+      return false;
     case 'string':
       if (value.includes('\u0000')) problems.push(`${path} contains a NUL character (\\u0000), which PostgreSQL cannot store in JSON; remove it or encode the string (e.g. base64)`);
-      return;
+      return false;
     case 'undefined':
       // Only reached for array items: JSON turns them into null. (Undefined properties are dropped, as JSON does.)
       problems.push(`${path} is undefined, which JSON turns into null in an array; pass null`);
-      return;
+      return false;
     case 'object':
       break;
     default:
-      return;
+      return false;
   }
-  if (value === null) return;
+  if (value === null) return false;
   if (value instanceof Map || value instanceof Set) {
     problems.push(`${path} is a ${value instanceof Map ? 'Map' : 'Set'}, which JSON turns into {}; pass an object or an array`);
-    return;
+    return false;
   }
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) problems.push(`${path} is an invalid Date, which JSON turns into null`);
-    return;
+    return false;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return; // they choose their own JSON
-  if (ancestors.has(value)) {
-    problems.push(`${path} refers back to one of its parents (a cycle); JSON cannot hold cycles`);
-    return;
-  }
-  ancestors.add(value);
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => walk(item, `${path}[${index}]`, ancestors, problems));
-  } else {
-    for (const [key, item] of Object.entries(value)) {
-      if (item === undefined) continue; // dropped by JSON, as everywhere else
-      const itemPath = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-      if (key.includes('\u0000')) problems.push(`${itemPath}: the key contains a NUL character (\\u0000), which PostgreSQL cannot store in JSON`);
-      walk(item, itemPath, ancestors, problems);
-    }
-  }
-  ancestors.delete(value);
+  return typeof (value as { toJSON?: unknown }).toJSON !== 'function'; // those choose their own JSON
+}
+
+/** A path of a deeply nested value, cut to its first and last characters. */
+function shorten(path: string): string {
+  return path.length <= 80 ? path : `${path.slice(0, 40)}…${path.slice(-30)}`;
 }
 
 /**

@@ -3,11 +3,11 @@ import { ModuleRef } from '@nestjs/core';
 import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
 import { NOT_A_TRANSACTION, UNKNOWN_TYPE } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
-import { describe } from '../util/describe';
+import { codePoints, describe } from '../util/describe';
 import { EnqueueError } from '../errors/enqueue.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
-import { toDto, toJson } from '../handlers/payload';
+import { MAX_PAYLOAD_DEPTH, toDto, toJson } from '../handlers/payload';
 import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
@@ -216,13 +216,13 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
       optionProblems.push(`"priority" must be an integer (higher runs first; default 0), got ${describe(priority)}`);
     }
     for (const [name, key] of [['orderingKey', orderingKey], ['dedupKey', dedupKey]] as const) {
-      if (key !== undefined && !(typeof key === 'string' && key.length > 0 && key.length <= 255 && !key.includes('\u0000'))) {
-        optionProblems.push(`"${name}" must be a non-empty string of at most 255 characters, got ${describe(key)}`);
+      if (key !== undefined && !(typeof key === 'string' && key.length > 0 && codePoints(key) <= 255 && !key.includes('\u0000'))) {
+        optionProblems.push(`"${name}" must be a non-empty string of at most 255 characters (Unicode code points, as the database counts them), got ${describe(key)}`);
       }
     }
     if (optionProblems.length) fail(`Invalid options for job "${type}":`, optionProblems);
 
-    const encoded = toJson(payload);
+    const encoded = toJson(payload, MAX_PAYLOAD_DEPTH[this.host.store.dialect]);
     if ('problems' in encoded) fail(`The payload of job "${type}" is not JSON:`, encoded.problems);
     const json = (encoded as { json: string }).json;
     if (handler!.payload) {

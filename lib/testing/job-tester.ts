@@ -6,7 +6,7 @@ import { EnqueueError } from '../errors/enqueue.error';
 import { JobEvents, type JobEvent } from '../events/job-events';
 import type { JobContext } from '../handlers/job-context.interface';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
-import { toDto, toJson } from '../handlers/payload';
+import { MAX_PAYLOAD_DEPTH, toDto, toJson } from '../handlers/payload';
 import { JobRunner } from '../runner/job-runner';
 import type { PendingJob } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
@@ -122,7 +122,7 @@ export class JobTester {
   async perform(type: string, payload: unknown, context: Partial<Omit<JobContext, 'type'>> = {}): Promise<unknown> {
     const handler = this.registry.get(type);
     if (!handler) throw new EnqueueError(`perform(${JSON.stringify(type)}): ${UNKNOWN_TYPE(type, this.registry.types())}`, type);
-    const json = toJson(payload);
+    const json = toJson(payload, MAX_PAYLOAD_DEPTH[this.host.store.dialect]);
     if ('problems' in json) throw new EnqueueError(`perform("${type}"): the payload cannot be stored as JSON:\n  - ${json.problems.join('\n  - ')}`, type, json.problems);
     let value: unknown = JSON.parse(json.json);
     if (handler.payload) {

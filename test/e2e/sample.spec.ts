@@ -107,6 +107,13 @@ eachDialect('sample app over HTTP', (dialect) => {
     expect(metrics.text).toMatch(/doctor_job_dead_letters\{type="reticulateSplines"\} [12]/);
   });
 
+  it.each([2_500, 10_000])('answers 400 to a JSON body nested %i levels deep (ValidationPipe would overflow the stack: a 500)', async (levels) => {
+    const body = '{"a":'.repeat(levels) + '1' + '}'.repeat(levels); // 10,000 levels: 60 kB, under body-parser's 100 kB limit
+    const response = await http.post('/splines').set('Content-Type', 'application/json').send(body).expect(400);
+    expect(response.body.message).toBe('The request body is nested deeper than 32 levels.');
+    expect(await db.countJobs()).toBe(0);
+  });
+
   it('refuses an invalid splines body without enqueueing', async () => {
     await http.post('/splines').send({ target: '' }).expect(400);
     await http.post('/splines').send({}).expect(400);

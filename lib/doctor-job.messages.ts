@@ -85,3 +85,11 @@ export const SCHEMA_MIGRATIONS_PENDING = (names: string[]) =>
   `Doctor Job's migration${names.length === 1 ? '' : 's'} ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not applied to the database: ${MIGRATE_HINT}.`;
 
 export const RUNNER_NOT_STARTED = (problem: string) => `${problem} The runner did not start.`;
+
+export const RUNNER_POOL_NO_SETTINGS =
+  "runnerPool: the connection settings of the Prisma client's adapter could not be read, so the runner claims jobs through the " +
+  'Prisma client (more CPU per job). Pass runnerPool: { connectionString } to use a pool of its own, or runnerPool: false to silence this.';
+
+export const RUNNER_POOL_NO_PG =
+  'runnerPool: the "pg" package is not installed, so the runner claims jobs through the Prisma client (more CPU per job). ' +
+  'Install pg (npm install pg) or set runnerPool: false to silence this.';

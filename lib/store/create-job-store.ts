@@ -3,6 +3,7 @@
  * also works out the connection settings of the LISTEN client and of the runner's own pg pool
  * (from the options, or from the client's @prisma/adapter-pg). Used by the Nest provider and the tests.
  */
+import { RUNNER_POOL_NO_PG, RUNNER_POOL_NO_SETTINGS } from '../doctor-job.messages';
 import { DEFAULT_OPTIONS, type Dialect } from '../doctor-job.options';
 import type { JobStore } from './job-store.interface';
 import { MariadbJobStore } from './mariadb/mariadb.store';
@@ -43,15 +44,9 @@ function postgresqlStore(prisma: PrismaClientLike, options: JobStoreOptions): Po
     const own = typeof runnerPool === 'object' ? runnerPool : {};
     const settings = own.connectionString ? { connectionString: own.connectionString } : adapter;
     if (!settings) {
-      warn(
-        'runnerPool: the connection settings of the Prisma client\'s adapter could not be read, so the runner claims jobs through the ' +
-          'Prisma client (more CPU per job). Pass runnerPool: { connectionString } to use a pool of its own, or runnerPool: false to silence this.',
-      );
+      warn(RUNNER_POOL_NO_SETTINGS);
     } else if (!pgInstalled()) {
-      warn(
-        'runnerPool: the "pg" package is not installed, so the runner claims jobs through the Prisma client (more CPU per job). ' +
-          'Install pg (npm install pg) or set runnerPool: false to silence this.',
-      );
+      warn(RUNNER_POOL_NO_PG);
     } else {
       pool = { ...settings, max: own.max ?? RUNNER_POOL_SIZE };
     }

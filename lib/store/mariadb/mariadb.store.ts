@@ -89,10 +89,14 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
   }
 
   async claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
-    return this.claimTickWith(async (tx) => {
-      await tx.$executeRawUnsafe(sql.claimTick.init, type, mariadbTime(new Date(0)));
-      return (await tx.$executeRawUnsafe(sql.claimTick.advance, mariadbTime(tick), type, mariadbTime(tick))) > 0;
-    }, job);
+    // Instances racing for one tick deadlock here (INSERT IGNORE's shared lock, then the UPDATE's
+    // exclusive one): the loser runs again and finds the tick taken.
+    return retryOnDeadlock(() =>
+      this.claimTickWith(async (tx) => {
+        await tx.$executeRawUnsafe(sql.claimTick.init, type, mariadbTime(new Date(0)));
+        return (await tx.$executeRawUnsafe(sql.claimTick.advance, mariadbTime(tick), type, mariadbTime(tick))) > 0;
+      }, job),
+    );
   }
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {

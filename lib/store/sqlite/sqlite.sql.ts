@@ -8,8 +8,11 @@ import { claimOrder, doubleQuoted as q, due, headOfOrderingKey } from '../sql-cl
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
 const nowPlusMs = (param: string) => `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (${param} / 1000.0) || ' seconds')`;
 
-const JOB_COLUMNS = `"id", "type", "payload", "attempts", "max_attempts", "priority", "created_at"`;
-const DEAD_LETTER_COLUMNS = `"id", "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
+// Ids leave as text: the driver reads INTEGER as a JS number, inexact above 2^53. The alias shadows
+// the column in ORDER BY, so ordering always names the table: ORDER BY "doctor_job"."id".
+const ID = `CAST("id" AS TEXT) AS "id"`;
+const JOB_COLUMNS = `${ID}, "type", "payload", "attempts", "max_attempts", "priority", "created_at"`;
+const DEAD_LETTER_COLUMNS = `${ID}, CAST("job_id" AS TEXT) AS "job_id", "type", "payload", "attempts", "max_attempts", "error_message", "error_stack", "created_at", "failed_at"`;
 // Ids travel as a JSON array of strings: exact for any 64-bit id, one parameter for any count.
 const ID_LIST = `(SELECT CAST("value" AS INTEGER) FROM json_each(?))`;
 
@@ -21,9 +24,9 @@ export const insert = {
               COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)})
        FROM json_each(?) WHERE true ORDER BY "key"
        ON CONFLICT ("dedup_key") DO NOTHING
-       RETURNING "id", "dedup_key"`,
+       RETURNING ${ID}, "dedup_key"`,
   /** The jobs holding the dedup keys that an insert skipped (a JSON array). */
-  existing: `SELECT "id", "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT "value" FROM json_each(?))`,
+  existing: `SELECT ${ID}, "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT "value" FROM json_each(?))`,
 };
 
 /** Lease ms, token, excluded types (JSON array), limit. One statement: SQLite has one writer at a time, so no row locks are needed. */
@@ -41,7 +44,7 @@ export const claim = `UPDATE "doctor_job"
 export const complete = `DELETE FROM "doctor_job"
        WHERE EXISTS (SELECT 1 FROM json_each(?) AS c
                      WHERE CAST(c."value" ->> '$.id' AS INTEGER) = "doctor_job"."id" AND c."value" ->> '$.token' = "doctor_job"."claim_token")
-       RETURNING "id", "claim_token"`;
+       RETURNING ${ID}, "claim_token"`;
 
 /** Delay ms, error message, id, token. */
 export const retry = `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')}, "locked_until" = NULL, "claim_token" = NULL, "last_error" = ?
@@ -57,7 +60,7 @@ export const deadLetter = {
 };
 
 /** Lease ms, ids (JSON array), token. */
-export const extend = `UPDATE "doctor_job" SET "locked_until" = ${nowPlusMs('?')} WHERE "id" IN ${ID_LIST} AND "claim_token" = ? RETURNING "id"`;
+export const extend = `UPDATE "doctor_job" SET "locked_until" = ${nowPlusMs('?')} WHERE "id" IN ${ID_LIST} AND "claim_token" = ? RETURNING ${ID}`;
 
 /** Ids (JSON array), token. */
 export const release = `UPDATE "doctor_job" SET "locked_until" = NULL, "attempts" = MAX("attempts" - 1, 0), "claim_token" = NULL
@@ -66,7 +69,7 @@ export const release = `UPDATE "doctor_job" SET "locked_until" = NULL, "attempts
 /** Type twice, cursor id twice, limit. */
 export const listDeadLetters = `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"
        WHERE (? IS NULL OR "type" = ?) AND (? IS NULL OR "id" < CAST(? AS INTEGER))
-       ORDER BY "id" DESC LIMIT ?`;
+       ORDER BY "doctor_job_dead_letter"."id" DESC LIMIT ?`;
 
 /** Id. */
 export const getDeadLetter = `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter" WHERE "id" = CAST(? AS INTEGER)`;
@@ -76,7 +79,7 @@ export const replayDeadLetters = {
   copy: `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "run_at")
          SELECT "type", "payload", "max_attempts", "priority", "ordering_key", ${NOW} FROM "doctor_job_dead_letter"
          WHERE "id" IN ${ID_LIST} ORDER BY "id"
-         RETURNING "id"`,
+         RETURNING ${ID}`,
   remove: `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`,
 };
 
@@ -108,4 +111,4 @@ export const claimTick = `INSERT INTO "doctor_job_schedule" ("type", "last_tick"
 
 /** Type twice, limit. */
 export const listJobs = `SELECT ${JOB_COLUMNS}, "run_at", "last_error", ("locked_until" > ${NOW}) AS "claimed" FROM "doctor_job"
-       WHERE (? IS NULL OR "type" = ?) ORDER BY "id" LIMIT ?`;
+       WHERE (? IS NULL OR "type" = ?) ORDER BY "doctor_job"."id" LIMIT ?`;

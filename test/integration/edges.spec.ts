@@ -63,7 +63,7 @@ eachDialect('bad input at the edges', (dialect) => {
       expect(refused.error).toBeInstanceOf(EnqueueError);
       expect(refused.error!.message).toContain(`"${option}" must be a non-empty string of at most 255 characters`);
       expect(refused.error!.message).toContain('(256 characters)');
-      expect(refused.error!.message.isWellFormed()).toBe(true); // no half of a surrogate pair
+      expect(refused.error!.message).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/); // no half of a surrogate pair
     }
     expect(await db.countJobs()).toBe(1);
   });

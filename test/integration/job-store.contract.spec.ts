@@ -2,6 +2,7 @@ import { createJobStore } from '../../lib/store/create-job-store';
 import type { JobStore } from '../../lib/store/job-store.interface';
 import { createTestDatabase, eachDialect } from '../support/databases';
 import { jobStoreContract, type JobStoreHarness } from '../support/job-store-contract';
+import { MemoryJobStore } from '../support/memory-job-store';
 import { sleep } from '../support/wait';
 
 /**
@@ -32,5 +33,24 @@ eachDialect('JobStore contract', (dialect) => {
         },
       };
     });
+  });
+});
+
+/**
+ * The same contract on the in-memory store that the runner's unit tests use: it is held to what
+ * the real stores do, so a unit test on it says something about the runner on a database.
+ */
+describe('JobStore contract [in-memory test store]', () => {
+  jobStoreContract(async (): Promise<JobStoreHarness> => {
+    let store = new MemoryJobStore();
+    return {
+      get store() {
+        return store;
+      },
+      transaction: (fn) => store.transaction(fn),
+      elapse: async (ms) => store.clock.advance(ms),
+      reset: async () => void (store = new MemoryJobStore()),
+      dispose: async () => undefined,
+    };
   });
 });

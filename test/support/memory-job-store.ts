@@ -76,6 +76,8 @@ export class MemoryJobStore implements JobStore {
   /** Rows written by open transactions, visible only to their own transaction until commit. */
   private readonly open = new Map<TransactionClientLike, MemoryJobRow[]>();
   private readonly finished = new WeakSet<TransactionClientLike>();
+  /** Resolves when the open transaction ends (an insert of a dedup key another one holds waits for it, as a database's would). */
+  private readonly ending = new Map<TransactionClientLike, Promise<void>>();
   private readonly failures = new Map<JobStoreMethod, Error[]>();
   private readonly holds = new Map<JobStoreMethod, HoldController>();
 
@@ -128,34 +130,53 @@ export class MemoryJobStore implements JobStore {
   async transaction<T>(fn: (tx: TransactionClientLike) => Promise<T>): Promise<T> {
     const tx: TransactionClientLike = { $queryRawUnsafe: noSql, $executeRawUnsafe: noSql };
     const buffer: MemoryJobRow[] = [];
+    let finish!: () => void;
     this.open.set(tx, buffer);
+    this.ending.set(tx, new Promise<void>((resolve) => (finish = resolve)));
     try {
       const result = await fn(tx);
       for (const row of buffer) if (row.dedupKey === null || !this.dedupHolder(row.dedupKey, [])) this.jobs.set(row.id, row);
       return result;
     } finally {
       this.open.delete(tx);
+      this.ending.delete(tx);
       this.finished.add(tx);
+      finish();
     }
   }
 
   // ---- JobStore ----
 
-  /** Writes at once, or into the transaction's buffer for a tx of `transaction()`. */
-  insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]> {
-    return this.run('insert', [tx, jobs, options], () => {
-      if (this.finished.has(tx)) throw new Error('the transaction has already finished');
-      const buffer = this.open.get(tx);
-      return jobs.map((job) => {
-        const holder = job.dedupKey === undefined ? undefined : this.dedupHolder(job.dedupKey, buffer ?? []);
-        if (holder) return holder.id;
-        const runAt = job.runAt ? job.runAt.getTime() : this.clock.now() + Math.round(job.delayMs ?? 0);
-        const row = this.newRow({ ...job, payload: JSON.parse(job.payload) }, runAt);
-        if (buffer) buffer.push(row);
-        else this.jobs.set(row.id, row);
-        return row.id;
-      });
+  /**
+   * Writes at once, or into the transaction's buffer for a tx of `transaction()`. A dedup key that
+   * another open transaction has written makes the insert wait until that one ends, as a unique
+   * index does: then the key's job is the committed one, or the key is free again.
+   */
+  async insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]> {
+    await this.run('insert', [tx, jobs, options], () => undefined); // the call log, holds and injected failures
+    for (let blocker = this.otherWriterOf(tx, jobs); blocker; blocker = this.otherWriterOf(tx, jobs)) await blocker;
+    // From the check above to the write below nothing else runs: the key cannot be taken in between.
+    if (this.finished.has(tx)) throw new Error('the transaction has already finished');
+    const buffer = this.open.get(tx);
+    return jobs.map((job) => {
+      const holder = job.dedupKey === undefined ? undefined : this.dedupHolder(job.dedupKey, buffer ?? []);
+      if (holder) return holder.id;
+      const runAt = job.runAt ? job.runAt.getTime() : this.clock.now() + Math.round(job.delayMs ?? 0);
+      const row = this.newRow({ ...job, payload: JSON.parse(job.payload) }, runAt);
+      if (buffer) buffer.push(row);
+      else this.jobs.set(row.id, row);
+      return row.id;
     });
+  }
+
+  /** The end of another open transaction that has written one of these jobs' dedup keys, if any. */
+  private otherWriterOf(tx: TransactionClientLike, jobs: NewJob[]): Promise<void> | undefined {
+    const keys = new Set(jobs.flatMap((job) => (job.dedupKey === undefined ? [] : [job.dedupKey])));
+    if (keys.size === 0) return undefined;
+    for (const [other, buffer] of this.open) {
+      if (other !== tx && buffer.some((row) => row.dedupKey !== null && keys.has(row.dedupKey))) return this.ending.get(other);
+    }
+    return undefined;
   }
 
   /** Due heads by priority desc, runAt, id; stamps token, lease and attempt; returns in id order. */

@@ -170,12 +170,41 @@ describe('MemoryJobStore', () => {
       expect(await store.insert(direct, [job()])).toEqual(['3']);
     });
 
-    it('drops at commit a row whose dedup key another writer took meanwhile', async () => {
-      await store.transaction(async (tx) => {
+    it('makes an insert of a dedup key that another open transaction wrote wait for it, as a unique index does', async () => {
+      let release!: () => void;
+      let inserted!: () => void;
+      const written = new Promise<void>((resolve) => (inserted = resolve));
+      const holding = store.transaction(async (tx) => {
         expect(await store.insert(tx, [job({ dedupKey: 'd' })])).toEqual(['1']);
-        expect(await store.insert(direct, [job({ dedupKey: 'd' })])).toEqual(['2']); // the open transaction's row is invisible
+        inserted();
+        await new Promise<void>((resolve) => (release = resolve));
       });
-      expect(store.rows().map((r) => r.id)).toEqual(['2']);
+      await written;
+      const waiting = store.insert(direct, [job({ dedupKey: 'd' })]);
+      let answered = false;
+      void waiting.then(() => (answered = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(answered).toBe(false); // blocked behind the open transaction
+      release();
+      await holding;
+      expect(await waiting).toEqual(['1']); // the committed job's id
+      expect(store.rows().map((r) => r.id)).toEqual(['1']);
+
+      // Rolled back instead: the key is free again and the waiting insert writes its own job.
+      let fail!: () => void;
+      let insertedE!: () => void;
+      const writtenE = new Promise<void>((resolve) => (insertedE = resolve));
+      const rolledBack = store.transaction(async (tx) => {
+        await store.insert(tx, [job({ dedupKey: 'e' })]);
+        insertedE();
+        await new Promise<void>((_, reject) => (fail = () => reject(new Error('rollback'))));
+      });
+      await writtenE;
+      const second = store.insert(direct, [job({ dedupKey: 'e' })]);
+      await new Promise((resolve) => setImmediate(resolve));
+      fail();
+      await expect(rolledBack).rejects.toThrow('rollback');
+      expect(await second).toEqual(['3']);
     });
 
     it('refuses inserts through a transaction that has finished', async () => {

@@ -93,3 +93,10 @@ export const RUNNER_POOL_NO_SETTINGS =
 export const RUNNER_POOL_NO_PG =
   'runnerPool: the "pg" package is not installed, so the runner claims jobs through the Prisma client (more CPU per job). ' +
   'Install pg (npm install pg) or set runnerPool: false to silence this.';
+
+export const TRANSACTION_CLAIM_LOST = (id: string, type: string) =>
+  `Job ${id} (${type}): its transaction was rolled back, nothing it wrote committed: its claim no longer holds ` +
+  '(the lease ran out and the job was claimed again, or it was released).';
+
+export const NO_HANDLER_TRANSACTIONS = (type: string) =>
+  `@JobHandler("${type}", { transaction: true }) needs the app's Prisma client to open its transaction, and this runner was built without one.`;

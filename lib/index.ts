@@ -3,7 +3,7 @@ export type { DoctorJobAsyncOptions, DoctorJobModuleExtras, DoctorJobOptionsFact
 export { DEFAULT_OPTIONS, type BackoffOptions, type Dialect, type DoctorJobOptions } from './doctor-job.options';
 export { DOCTOR_JOB_RUNNER_NAME } from './doctor-job.constants';
 export { JobHandler, type JobHandlerOptions } from './decorators/job-handler.decorator';
-export type { JobContext } from './handlers/job-context.interface';
+export type { JobContext, TransactionalJobContext } from './handlers/job-context.interface';
 export { OutboxService } from './outbox/outbox.service';
 export { DeadLetterService, type DeadLetterListOptions, type DeadLetterPage } from './outbox/dead-letter.service';
 export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './outbox/job-map';

@@ -28,6 +28,15 @@ export interface JobHandlerOptions<Dto = new (...args: any[]) => object> {
    * `{ scheduledAt }` (the tick, ISO-8601) as its payload.
    */
   cron?: string;
+  /**
+   * Run the handler in a database transaction with the job's completion: the handler gets the
+   * Prisma transaction client as `job.tx`, and its writes (and jobs it enqueues through `job.tx`)
+   * commit together with the deletion of the job, fenced by the claim token, or not at all. A
+   * worker whose claim was lost commits nothing; a handler that throws rolls its writes back
+   * before the retry is recorded. The transaction stays open while the handler runs (at most the
+   * lease). Effects outside the database (an email) are still at-least-once.
+   */
+  transaction?: boolean;
 }
 
 export interface JobHandlerMetadata extends JobHandlerOptions {

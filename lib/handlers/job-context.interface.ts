@@ -13,4 +13,15 @@ export interface JobContext {
    * lease was lost to another worker. Pass it to fetch() and the like.
    */
   signal: AbortSignal;
+  /**
+   * For a handler with `transaction: true`: the Prisma transaction client its writes go through,
+   * committed with the job's completion (undefined for other handlers). Type it with
+   * `TransactionalJobContext<Prisma.TransactionClient>`.
+   */
+  readonly tx: any;
+}
+
+/** The context of a `transaction: true` handler, with `tx` typed as the app's Prisma transaction client. */
+export interface TransactionalJobContext<Tx> extends JobContext {
+  readonly tx: Tx;
 }

@@ -46,6 +46,7 @@ export class JobHandlerExplorer implements OnModuleInit {
           timeoutMs: meta.timeoutMs,
           concurrency: meta.concurrency,
           cron: meta.cron,
+          transaction: meta.transaction,
           // A handler that throws before returning a promise fails its job like one that rejects.
           invoke: (payload, context) => {
             try {
@@ -82,6 +83,9 @@ function checkHandler(meta: JobHandlerMetadata, location: string): void {
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0 && value <= 2 ** 31 - 1)) {
       problems.push(`"${key}" must be a positive integer (at most 2147483647), got ${describe(value)}`);
     }
+  }
+  if (meta.transaction !== undefined && typeof meta.transaction !== 'boolean') {
+    problems.push(`"transaction" must be true or false, got ${describe(meta.transaction)}`);
   }
   if (meta.cron !== undefined) {
     if (meta.payload) problems.push('"cron" and "payload" do not go together: a recurring job gets { scheduledAt } as its payload');

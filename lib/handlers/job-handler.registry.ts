@@ -14,6 +14,8 @@ export interface RegisteredHandler {
   timeoutMs?: number;
   concurrency?: number;
   cron?: string;
+  /** Runs in a transaction with the job's completion (`job.tx`). */
+  transaction?: boolean;
   invoke(payload: unknown, context: JobContext): Promise<unknown>;
 }
 

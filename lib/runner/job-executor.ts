@@ -1,15 +1,30 @@
-import { LEASE_EXPIRED_ON_LAST_ATTEMPT, NO_HANDLER_AT_RUN, PAYLOAD_REJECTED, TIMED_OUT, UNEXPECTED_RUNNER_ERROR } from '../doctor-job.messages';
+import {
+  LEASE_EXPIRED_ON_LAST_ATTEMPT,
+  NO_HANDLER_AT_RUN,
+  NO_HANDLER_TRANSACTIONS,
+  PAYLOAD_REJECTED,
+  TIMED_OUT,
+  TRANSACTION_CLAIM_LOST,
+  UNEXPECTED_RUNNER_ERROR,
+} from '../doctor-job.messages';
 import { JobTimeoutError } from '../errors/job-timeout.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
 import type { ClaimedJob } from '../store/job-store.interface';
+import type { TransactionClientLike } from '../store/prisma-client.interface';
 import type { FailureSettler } from './failure-settler';
 import { toJobError } from './job-error';
 import type { RunnerLog } from './outage-log';
 import { HandlerContext, RunningJob } from './running-job';
 import type { Slots } from './slots';
+
+/** How `transaction: true` handlers run: a transaction of the app's Prisma client, and the fenced delete inside it. */
+export interface HandlerTransactions {
+  run<T>(fn: (tx: TransactionClientLike) => Promise<T>): Promise<T>;
+  complete(tx: TransactionClientLike, claim: RunningJob): Promise<boolean>;
+}
 
 export interface ExecutorCallbacks {
   /** A handler returned and freed its slot. */
@@ -34,6 +49,7 @@ export class JobExecutor {
     private readonly events: JobEvents,
     private readonly logger: RunnerLog,
     private readonly callbacks: ExecutorCallbacks,
+    private readonly transactions?: HandlerTransactions,
   ) {}
 
   run(job: ClaimedJob, token: string, leaseFrom: number): void {
@@ -68,8 +84,25 @@ export class JobExecutor {
     if (this.events.has('job.started')) {
       this.events.emit({ name: 'job.started', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts });
     }
+    if (handler.transaction) return this.inTransaction(entry, handler, payload);
     const running = handler.invoke(payload, new HandlerContext(entry));
     return handler.timeoutMs ? withTimeout(running, handler.timeoutMs, entry) : running;
+  }
+
+  /**
+   * A `transaction: true` handler: runs with `job.tx`, then deletes its job in the same
+   * transaction, fenced by the claim token. A lost claim (or a handler that throws) rolls the
+   * transaction back, so nothing the handler wrote commits.
+   */
+  private inTransaction(entry: RunningJob, handler: RegisteredHandler, payload: unknown): Promise<unknown> {
+    const transactions = this.transactions;
+    if (!transactions) return Promise.reject(new Error(NO_HANDLER_TRANSACTIONS(handler.type)));
+    return transactions.run(async (tx) => {
+      const running = handler.invoke(payload, new HandlerContext(entry, tx));
+      await (handler.timeoutMs ? withTimeout(running, handler.timeoutMs, entry) : running);
+      if (entry.relinquished || !(await transactions.complete(tx, entry))) throw new ClaimLost();
+      entry.settledInTransaction = true;
+    });
   }
 
   /** The handler returned: its slot frees at once, and its success joins the next batch. */
@@ -77,6 +110,7 @@ export class JobExecutor {
     try {
       entry.durationMs = Date.now() - entry.startedAt;
       this.vacate(entry);
+      if (entry.settledInTransaction) return this.committed(entry);
       if (entry.relinquished) return this.slots.close(entry);
       this.callbacks.succeeded(entry);
     } catch (error) {
@@ -89,6 +123,10 @@ export class JobExecutor {
     try {
       if (thrown instanceof RunnerFault) return this.unexpected(entry, thrown.cause);
       this.vacate(entry);
+      if (thrown instanceof ClaimLost) {
+        if (!entry.relinquished) this.logger.warn(TRANSACTION_CLAIM_LOST(entry.job.id, entry.job.type));
+        return this.slots.close(entry);
+      }
       if (entry.relinquished) return this.slots.close(entry);
       if (thrown instanceof PayloadRejected) return void this.settleFailure(entry, { message: thrown.message });
       const { job } = entry;
@@ -113,6 +151,15 @@ export class JobExecutor {
     this.slots.close(entry);
   }
 
+  /** A `transaction: true` handler's transaction committed with the job's deletion. */
+  private committed(entry: RunningJob): void {
+    const { job } = entry;
+    if (this.events.has('job.succeeded')) {
+      this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs: entry.durationMs });
+    }
+    this.slots.close(entry);
+  }
+
   private unexpected(entry: RunningJob, error: unknown): void {
     this.logger.error(UNEXPECTED_RUNNER_ERROR(entry.job.id, entry.job.type, toJobError(error).message));
     this.vacate(entry);
@@ -123,6 +170,9 @@ export class JobExecutor {
     if (this.slots.vacate(entry)) this.callbacks.slotFreed();
   }
 }
+
+/** A `transaction: true` handler finished, but its claim no longer held: its transaction was rolled back. */
+class ClaimLost extends Error {}
 
 /** The payload failed the handler's DTO: the job is dead-lettered with the problems. */
 class PayloadRejected extends Error {}

@@ -3,6 +3,7 @@ import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import type { JobStore } from '../store/job-store.interface';
+import type { TransactionClientLike } from '../store/prisma-client.interface';
 import { backoffDelay } from './backoff';
 import { ClaimLoop } from './claim-loop';
 import { CompletionBatcher } from './completion-batcher';
@@ -35,6 +36,8 @@ export interface JobRunnerParts {
   now?: () => number;
   /** Delay before the next attempt; by default the handler's backoff merged over the module's. */
   retryDelay?: (attempt: number, handler: RegisteredHandler) => number;
+  /** Opens a transaction of the app's Prisma client, for `transaction: true` handlers (it may stay open up to the lease). */
+  transaction?: <T>(fn: (tx: TransactionClientLike) => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -60,7 +63,7 @@ export class JobRunner {
 
   constructor(
     private readonly settings: JobRunnerSettings,
-    { store, handlers, events, logger, now = () => performance.now(), retryDelay }: JobRunnerParts,
+    { store, handlers, events, logger, now = () => performance.now(), retryDelay, transaction }: JobRunnerParts,
   ) {
     this.store = store;
     this.handlers = handlers;
@@ -77,7 +80,7 @@ export class JobRunner {
     this.executor = new JobExecutor(handlers, delay, this.slots, failures, events, logger, {
       slotFreed: () => this.claims.slotFreed(),
       succeeded: (entry) => this.completions.add(entry),
-    });
+    }, transaction && { run: transaction, complete: (tx, claim) => store.completeInTransaction(tx, claim) });
     this.claims = new ClaimLoop(settings, this.slots, {
       claim: (limit, token) =>
         this.outage.run('claim jobs', () => store.claim({ limit, leaseMs, token, excludeTypes: this.slots.saturatedTypes() })),

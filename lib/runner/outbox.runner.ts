@@ -67,7 +67,16 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
   /** Starts polling (done on bootstrap unless `autoStart: false`). */
   start(): void {
     if (this.isRunning) return;
-    this.runner ??= new JobRunner(this.options, { store: this.host.store, handlers: this.registry, events: this.events, logger: this.logger });
+    const { store, prisma } = this.host;
+    // A transaction: true handler's transaction may stay open as long as its lease, and wait as long for a connection.
+    const wait = { maxWait: this.options.leaseMs, timeout: this.options.leaseMs };
+    this.runner ??= new JobRunner(this.options, {
+      store,
+      handlers: this.registry,
+      events: this.events,
+      logger: this.logger,
+      transaction: (fn) => Promise.resolve(prisma.$transaction(fn, wait)),
+    });
     this.scheduler!.addInterval(DOCTOR_JOB_RUNNER_NAME, setInterval(() => void this.poll(), this.options.pollIntervalMs));
     this.runner.start();
   }

@@ -14,6 +14,8 @@ export class RunningJob implements Claim {
   durationMs = 0;
   /** Released on shutdown, or its lease was lost: its outcome must not be settled. */
   relinquished = false;
+  /** A `transaction: true` handler's success: the job was deleted in the handler's transaction, which committed. */
+  settledInTransaction = false;
   /**
    * The runner clock's reading when the claim, or the last extension its claim still held, was
    * sent. The database starts the lease after that, so the lease is live until at least
@@ -63,15 +65,18 @@ export class HandlerContext implements JobContext {
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly createdAt: Date;
+  /** The handler's transaction client (`transaction: true` handlers), else undefined. */
+  readonly tx: any;
   readonly #entry: RunningJob;
 
-  constructor(entry: RunningJob) {
+  constructor(entry: RunningJob, tx?: unknown) {
     const { job } = entry;
     this.id = job.id;
     this.type = job.type;
     this.attempt = job.attempt;
     this.maxAttempts = job.maxAttempts;
     this.createdAt = job.createdAt;
+    this.tx = tx;
     this.#entry = entry;
   }
 

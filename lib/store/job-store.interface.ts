@@ -138,6 +138,12 @@ export interface JobStore {
    * Optional: without it the runner uses `complete`.
    */
   completeUnderLease?(claims: Claim[]): Promise<number>;
+  /**
+   * Deletes one finished job inside `tx`, the transaction a `transaction: true` handler ran in,
+   * fenced by its claim token: false when the claim no longer holds (the caller then rolls the
+   * transaction back, so none of the handler's writes commit).
+   */
+  completeInTransaction(tx: TransactionClientLike, claim: Claim): Promise<boolean>;
   /** Records a failure and makes the job due again after `delayMs`. */
   retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean>;
   /** Moves the job to the dead letters, atomically. */

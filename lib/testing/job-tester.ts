@@ -95,6 +95,7 @@ export class JobTester {
         // Failures and dead letters are logged from the events by the app's JobEventLogger.
         logger: { log: () => undefined, warn: (m) => logger.warn(m), error: (m) => logger.error(m) },
         retryDelay: retries === 'now' ? () => 0 : undefined,
+        transaction: (fn) => Promise.resolve(this.host.prisma.$transaction(fn, { maxWait: this.options.leaseMs, timeout: this.options.leaseMs })),
       },
     );
     runner.start();
@@ -131,8 +132,10 @@ export class JobTester {
       value = checked.value;
     }
     const maxAttempts = context.maxAttempts ?? handler.maxAttempts ?? this.options.maxAttempts;
-    const job: JobContext = { id: 'perform', attempt: 1, createdAt: new Date(), signal: new AbortController().signal, ...context, maxAttempts, type };
-    return handler.invoke(value, job);
+    const job = { id: 'perform', attempt: 1, createdAt: new Date(), signal: new AbortController().signal, tx: undefined, ...context, maxAttempts, type };
+    // A transaction: true handler runs in a transaction of its own, committed when it returns (no job row to delete).
+    if (handler.transaction) return this.host.prisma.$transaction((tx: unknown) => handler.invoke(value, { ...job, tx }));
+    return handler.invoke(value, job as JobContext);
   }
 
   private async anyDue(): Promise<boolean> {

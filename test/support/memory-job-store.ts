@@ -78,6 +78,9 @@ export class MemoryJobStore implements JobStore {
   private readonly finished = new WeakSet<TransactionClientLike>();
   /** Resolves when the open transaction ends (an insert of a dedup key another one holds waits for it, as a database's would). */
   private readonly ending = new Map<TransactionClientLike, Promise<void>>();
+  /** Jobs deleted by an open transaction (completeInTransaction): gone at its commit, locked until it ends (claims skip them). */
+  private readonly deletes = new Map<TransactionClientLike, string[]>();
+  private readonly rowLocks = new Set<string>();
   private readonly failures = new Map<JobStoreMethod, Error[]>();
   private readonly holds = new Map<JobStoreMethod, HoldController>();
 
@@ -136,8 +139,11 @@ export class MemoryJobStore implements JobStore {
     try {
       const result = await fn(tx);
       for (const row of buffer) if (row.dedupKey === null || !this.dedupHolder(row.dedupKey, [])) this.jobs.set(row.id, row);
+      for (const id of this.deletes.get(tx) ?? []) this.jobs.delete(id);
       return result;
     } finally {
+      for (const id of this.deletes.get(tx) ?? []) this.rowLocks.delete(id);
+      this.deletes.delete(tx);
       this.open.delete(tx);
       this.ending.delete(tx);
       this.finished.add(tx);
@@ -187,7 +193,7 @@ export class MemoryJobStore implements JobStore {
       const all = [...this.jobs.values()];
       const isHead = (job: MemoryJobRow) => job.orderingKey === null || !all.some((o) => o.orderingKey === job.orderingKey && compareIds(o.id, job.id) < 0);
       const picked = all
-        .filter((job) => isDue(job, now) && !excludeTypes.includes(job.type) && isHead(job))
+        .filter((job) => isDue(job, now) && !this.rowLocks.has(job.id) && !excludeTypes.includes(job.type) && isHead(job))
         .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id))
         .slice(0, Math.max(0, limit));
       for (const job of picked) Object.assign(job, { lockedUntil: now + leaseMs, attempts: job.attempts + 1, claimToken: token });
@@ -201,6 +207,17 @@ export class MemoryJobStore implements JobStore {
       const held = claims.filter(({ id, token }) => this.jobs.get(id)?.claimToken === token);
       for (const { id } of held) this.jobs.delete(id);
       return new Set(claims.filter((claim) => !held.includes(claim)).map(({ id, token }) => `${id}:${token}`));
+    });
+  }
+
+  /** If the token holds: deletes the job when `tx` commits (locked until then, as the DELETE's row lock would). */
+  completeInTransaction(tx: TransactionClientLike, claim: Claim): Promise<boolean> {
+    return this.run('completeInTransaction', [tx, claim], () => {
+      if (!this.held(claim.id, claim.token) || this.rowLocks.has(claim.id)) return false;
+      if (!this.open.has(tx)) return this.jobs.delete(claim.id);
+      this.rowLocks.add(claim.id);
+      this.deletes.set(tx, [...(this.deletes.get(tx) ?? []), claim.id]);
+      return true;
     });
   }
 

@@ -61,6 +61,9 @@ export const claim = {
 };
 
 /** Claims as a JSON array of { id, token }; returns the rows deleted. */
+/** Id, token: one job, in the transaction of a `transaction: true` handler. */
+export const completeInTransaction = 'DELETE FROM `doctor_job` WHERE `id` = ? AND `claim_token` = ?';
+
 export const complete = `DELETE FROM \`doctor_job\`
          WHERE (\`id\`, \`claim_token\`) IN (
            SELECT CAST(c.\`id\` AS UNSIGNED), c.\`token\` FROM JSON_TABLE(?, '$[*]' COLUMNS (\`id\` VARCHAR(20) PATH '$.id', \`token\` VARCHAR(36) ${TEXT} PATH '$.token')) AS c)

@@ -51,6 +51,11 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
     });
   }
 
+  async completeInTransaction(tx: TransactionClientLike, { id, token }: Claim): Promise<boolean> {
+    // Inside the handler's transaction: a deadlock here rolls it back, and the job is retried.
+    return (await tx.$executeRawUnsafe(sql.completeInTransaction, id, token)) > 0;
+  }
+
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
     return retryOnDeadlock(async () => (await this.execute(sql.retry, Math.round(delayMs), error.message, id, token)) > 0);
   }

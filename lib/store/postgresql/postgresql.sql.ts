@@ -101,6 +101,9 @@ export const complete = `WITH c AS (
        WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`;
 
 /** $1 ids, $2 the batch's tokens (array literals). The token check is a fence: with live leases every row carries one of them. */
+/** Id, token: one job, in the transaction of a `transaction: true` handler. */
+export const completeInTransaction = `DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`;
+
 export const completeUnderLease = `DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = ANY($2::uuid[])`;
 
 /** $1 id, $2 token, $3 delay ms, $4 error message. */

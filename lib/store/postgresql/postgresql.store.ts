@@ -113,6 +113,10 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     return new Set(rows.map((row) => row.claim));
   }
 
+  async completeInTransaction(tx: TransactionClientLike, { id, token }: Claim): Promise<boolean> {
+    return (await tx.$executeRawUnsafe(sql.completeInTransaction, id, token)) > 0;
+  }
+
   async completeUnderLease(claims: Claim[]): Promise<number> {
     if (claims.length === 0) return 0;
     // No per-row result to build and send: about 40 % less database time than complete().

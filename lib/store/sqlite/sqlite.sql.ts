@@ -40,6 +40,9 @@ export const claim = `UPDATE "doctor_job"
          ORDER BY ${claimOrder(q, 'd')} LIMIT ?)
        RETURNING ${JOB_COLUMNS}`;
 
+/** Id, token: one job, in the transaction of a `transaction: true` handler. */
+export const completeInTransaction = `DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`;
+
 /** Claims as a JSON array of { id, token }; returns the rows deleted. */
 export const complete = `DELETE FROM "doctor_job"
        WHERE EXISTS (SELECT 1 FROM json_each(?) AS c

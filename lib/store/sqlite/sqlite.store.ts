@@ -45,6 +45,10 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
     return lostClaims(claims, await this.query(sql.complete, JSON.stringify(claims.map(({ id, token }) => ({ id, token })))));
   }
 
+  async completeInTransaction(tx: TransactionClientLike, { id, token }: Claim): Promise<boolean> {
+    return (await tx.$executeRawUnsafe(sql.completeInTransaction, id, token)) > 0;
+  }
+
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
     return (await this.execute(sql.retry, Math.round(delayMs), error.message, id, token)) > 0;
   }

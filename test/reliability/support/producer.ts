@@ -17,6 +17,8 @@ export class ProducerJobs {
   @JobHandler('fail', { maxAttempts: 3 }) fail() {}
   @JobHandler('exit', { maxAttempts: 3 }) exit() {}
   @JobHandler('uncaught', { maxAttempts: 3 }) uncaught() {}
+  @JobHandler('business-plain') businessPlain() {}
+  @JobHandler('business-tx', { transaction: true }) businessTx() {}
 }
 
 export interface ReliabilityContext {

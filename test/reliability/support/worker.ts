@@ -6,7 +6,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { DoctorJobModule, JobHandler, type JobContext, type PrismaClientLike } from 'doctor-job';
+import { DoctorJobModule, JobHandler, type JobContext, type PrismaClientLike, type TransactionalJobContext } from 'doctor-job';
 import { PrismaClient } from '../../../generated/postgresql/client';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -73,6 +73,20 @@ class ReliabilityHandlers {
       },
       { maxWait: 60_000, timeout: 60_000 },
     );
+  }
+
+  /** A business write outside any transaction of the job's (at-least-once): a run that is repeated writes twice. */
+  @JobHandler('business-plain', { maxAttempts: 20 })
+  async businessPlain(payload: { n: number }, job: JobContext) {
+    await prisma.$executeRawUnsafe('INSERT INTO "business" ("n", "job_id", "worker", "kind") VALUES ($1::int, $2::bigint, $3, \'plain\')', payload.n, job.id, WORKER);
+    await sleep(delayMin + Math.random() * (delayMax - delayMin));
+  }
+
+  /** The same write through job.tx: it commits with the job's completion, or not at all. */
+  @JobHandler('business-tx', { maxAttempts: 20, transaction: true })
+  async businessTx(payload: { n: number }, job: TransactionalJobContext<typeof prisma>) {
+    await job.tx.$executeRawUnsafe('INSERT INTO "business" ("n", "job_id", "worker", "kind") VALUES ($1::int, $2::bigint, $3, \'tx\')', payload.n, job.id, WORKER);
+    await sleep(delayMin + Math.random() * (delayMax - delayMin));
   }
 
   /** Long-running (LONG_MS) and obedient: stops when its signal aborts. */

@@ -5,7 +5,7 @@ import { firstLine, openConnection, quoteMysql, quotePg, type SqlConnection } fr
 import { parseDatabaseUrl, type Dialect } from './database-url';
 import { stateError } from './errors';
 import { checksumOf, formatHistoryTime, HISTORY_TABLE, HISTORY_TABLE_DDL, historyTime, matchesChecksum } from './history';
-import { actualShapes, existingTables, expectedShapes, shapeDifferences, tablesCreatedBy, type TableShapes } from './table-shapes';
+import { actualShapes, columnsAddedBy, existingTables, expectedShapes, shapeDifferences, tablesCreatedBy } from './table-shapes';
 
 /** Doctor Job's migration folders: `<14-digit timestamp>_doctor_job[_what]`. The sample's own are not shipped. */
 export const DOCTOR_JOB_MIGRATION = /^\d{14}_doctor_job(_[a-z0-9_]+)?$/;
@@ -214,7 +214,12 @@ async function step(connection: SqlConnection, shipped: ShippedMigration[], migr
       throw stateError(describeProblem(dialect, entry));
     } else {
       const present = await existingTables(connection, migration.creates);
-      if (present.length === 0) {
+      if (present.length === 0 && (await addedColumnsPresent(connection, migration))) {
+        // A migration that adds columns, found there already (the SQL was run by hand): recorded if the tables are as it leaves them.
+        await checkAlteredTables(connection, shipped, migration);
+        await record(connection, migration);
+        outcome = { name: migration.name, action: 'recorded' };
+      } else if (present.length === 0) {
         const started = Date.now();
         await apply(connection, migration, !sqlite);
         outcome = { name: migration.name, action: 'applied', ms: Date.now() - started };
@@ -241,24 +246,66 @@ async function checkPresentTables(connection: SqlConnection, shipped: ShippedMig
         `migrate leaves the database alone. Drop the partial tables (if they hold nothing you need) or create the missing ones, then run migrate again`,
     );
   }
-  const earlier = shipped.filter((m) => m.name <= migration.name).map((m) => m.sql);
-  let expected: TableShapes;
-  let actual: TableShapes;
+  let differences: string[];
   try {
-    expected = await expectedShapes(connection, earlier, migration.creates);
-    actual = await actualShapes(connection, migration.creates);
+    differences = await differencesFromShipped(connection, shipped, migration, migration.creates);
   } catch (error) {
     throw stateError(
       `${migration.name} is not recorded in ${HISTORY_TABLE} but its tables exist, and migrate could not compare them with what it makes ` +
         `(${firstLine((error as Error).message)}): nothing changed`,
     );
   }
-  const differences = shapeDifferences(expected, actual);
   if (differences.length) {
     throw stateError(
       `${migration.name} is not recorded in ${HISTORY_TABLE}, and the tables it creates already exist but differ from what it makes; ` +
         `migrate changes nothing:\n${differences.map((line) => `  - ${line}`).join('\n')}\n` +
         `Bring the tables in line with ${relative(process.cwd(), migration.file) || migration.file} (or drop them if they hold nothing you need), then run migrate again`,
+    );
+  }
+}
+
+/**
+ * How `tables` differ from what the migrations up to `migration` make of them; none when they are
+ * as those make them, or as all the shipped migrations make them (the later ones were run by hand
+ * too, e.g. every file of the package at once: those are then recorded in their turn).
+ */
+async function differencesFromShipped(connection: SqlConnection, shipped: ShippedMigration[], migration: ShippedMigration, tables: string[]): Promise<string[]> {
+  const actual = await actualShapes(connection, tables);
+  const upTo = shipped.filter((m) => m.name <= migration.name).map((m) => m.sql);
+  const differences = shapeDifferences(await expectedShapes(connection, upTo, tables), actual);
+  if (differences.length === 0 || upTo.length === shipped.length) return differences;
+  const all = shapeDifferences(await expectedShapes(connection, shipped.map((m) => m.sql), tables), actual);
+  return all.length === 0 ? [] : differences;
+}
+
+/** Whether a migration that creates no table adds columns that the database has already. */
+async function addedColumnsPresent(connection: SqlConnection, migration: ShippedMigration): Promise<boolean> {
+  if (migration.creates.length) return false;
+  const added = columnsAddedBy(migration.sql);
+  if (added.size === 0) return false;
+  const tables = await existingTables(connection, [...added.keys()]);
+  if (tables.length === 0) return false;
+  const actual = await actualShapes(connection, tables);
+  return tables.some((table) => added.get(table)!.some((column) => actual.get(table)?.has(column)));
+}
+
+/** Throws, naming what differs, unless the tables a migration alters are exactly as it leaves them. */
+async function checkAlteredTables(connection: SqlConnection, shipped: ShippedMigration[], migration: ShippedMigration): Promise<void> {
+  const tables = [...columnsAddedBy(migration.sql).keys()];
+  let differences: string[];
+  try {
+    differences = await differencesFromShipped(connection, shipped, migration, tables);
+  } catch (error) {
+    throw stateError(
+      `${migration.name} is not recorded in ${HISTORY_TABLE} but the columns it adds exist, and migrate could not compare the tables with what it makes ` +
+        `(${firstLine((error as Error).message)}): nothing changed`,
+    );
+  }
+  if (differences.length) {
+    throw stateError(
+      `${migration.name} is not recorded in ${HISTORY_TABLE}, and some of the columns it adds already exist, but the tables differ from what it makes; ` +
+        `migrate changes nothing:\n${differences.map((line) => `  - ${line}`).join('\n')}\n` +
+        `Bring the tables in line with ${relative(process.cwd(), migration.file) || migration.file}, then run migrate again`,
     );
   }
 }

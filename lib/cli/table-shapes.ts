@@ -10,6 +10,19 @@ export function tablesCreatedBy(script: string): string[] {
   return [...new Set(names)];
 }
 
+/** The columns a migration script adds to existing tables (its ALTER TABLE ... ADD COLUMN clauses), per table. */
+export function columnsAddedBy(script: string): Map<string, string[]> {
+  const added = new Map<string, string[]>();
+  for (const statement of script.replace(/^\s*--.*$/gm, '').split(';')) {
+    const table = /^\s*ALTER\s+TABLE\s+[`"]?([A-Za-z_][A-Za-z0-9_]*)[`"]?/i.exec(statement)?.[1];
+    if (!table) continue;
+    for (const m of statement.matchAll(/\bADD\s+COLUMN\s+(?:IF\s+NOT\s+EXISTS\s+)?[`"]?([A-Za-z_][A-Za-z0-9_]*)[`"]?/gi)) {
+      added.set(table, [...new Set([...(added.get(table) ?? []), m[1]])]);
+    }
+  }
+  return added;
+}
+
 /** Which of these tables exist in the database (in its current schema). */
 export async function existingTables(connection: SqlConnection, tables: string[]): Promise<string[]> {
   if (tables.length === 0) return [];

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import * as nestCommon from '@nestjs/common';
+import * as nestCore from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { OutboxService } from 'doctor-job';
@@ -38,9 +39,10 @@ beforeEach(async () => {
 });
 
 describe('Doctor Job in a CommonJS app', () => {
-  it('loads one @nestjs/common: the one doctor-job requires is the one the app imports', () => {
-    const fromDoctorJob = require.resolve('@nestjs/common', { paths: [dirname(require.resolve('doctor-job'))] });
-    expect(require(fromDoctorJob).Injectable).toBe(nestCommon.Injectable);
+  it('loads one @nestjs/common and one @nestjs/core: what doctor-job requires is what the app imports', () => {
+    const fromDoctorJob = (name: string) => require(require.resolve(name, { paths: [dirname(require.resolve('doctor-job'))] }));
+    expect(fromDoctorJob('@nestjs/common').Injectable).toBe(nestCommon.Injectable);
+    expect(fromDoctorJob('@nestjs/core').DiscoveryService).toBe(nestCore.DiscoveryService);
   });
 
   it('injects OutboxService and finds the @JobHandler', async () => {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import * as nestCommon from '@nestjs/common';
+import * as nestCore from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { OutboxService } from 'doctor-job';
@@ -38,9 +39,10 @@ beforeEach(async () => {
 });
 
 describe('Doctor Job in an ES-module app', () => {
-  it('loads one @nestjs/common: the one doctor-job (CommonJS) requires is the one the app imports', () => {
+  it('loads one @nestjs/common and one @nestjs/core: what doctor-job (CommonJS) requires is what the app imports', () => {
     const requireFromDoctorJob = createRequire(import.meta.resolve('doctor-job'));
     expect(requireFromDoctorJob('@nestjs/common').Injectable).toBe(nestCommon.Injectable);
+    expect(requireFromDoctorJob('@nestjs/core').DiscoveryService).toBe(nestCore.DiscoveryService);
   });
 
   it('injects OutboxService and finds the @JobHandler', async () => {

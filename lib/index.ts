@@ -10,6 +10,7 @@ export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from
 export type { AmbientOptions } from './outbox/ambient-transaction';
 export { OutboxRunner } from './runner/outbox.runner';
 export * from './relay';
+export { traceHeaders } from './tracing';
 export {
   JobEvents,
   type JobDeadLetteredEvent,

@@ -11,6 +11,7 @@ import { MAX_PAYLOAD_DEPTH, toDto, toJson } from '../handlers/payload';
 import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
+import { jobTracing } from '../tracing/job-tracing';
 import { SchemaCheck } from './schema-check';
 import { findAmbientTransactions, type AmbientOptions, type AmbientTransactions } from './ambient-transaction';
 import type { DoctorJobs, EnqueueFirst, EnqueueOptions, EnqueueRest, JobRequest, JobRequests, JobType, TransactionArgument } from './job-map';
@@ -28,6 +29,8 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   private ambient?: AmbientTransactions;
   /** Transactions run by {@link transaction}: whether jobs were written through them. */
   private readonly managed = new WeakMap<object, { wrote: boolean }>();
+  /** The enqueue's `send` span (OpenTelemetry, when installed and a tracer provider is registered), whose context each job keeps. */
+  private readonly tracing = jobTracing();
 
   constructor(
     private readonly host: JobStoreHost,
@@ -61,7 +64,13 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
       return this.inAmbient(`enqueue("${type}")`, type, outsideTransaction, (tx) => this.enqueue(tx, type as JobType<Jobs>, payload as never, rest));
     }
     const [tx, type, payload, options = {}] = args as [TransactionClientLike, string, unknown, EnqueueOptions?];
-    const job = await this.prepare(tx, { ...this.checkOptions(type, options), type, payload } as JobRequest<Jobs>);
+    const send = this.tracing.send(typeof type === 'string' ? type : undefined);
+    if (send) return send.run(() => this.enqueueOne(tx, type, payload, options, send.traceContext));
+    return this.enqueueOne(tx, type, payload, options);
+  }
+
+  private async enqueueOne(tx: TransactionClientLike, type: string, payload: unknown, options: unknown, traceContext?: string): Promise<string> {
+    const job = await this.prepare(tx, { ...this.checkOptions(type, options), type, payload } as JobRequest<Jobs>, traceContext);
     const [id] = await this.insert(tx, [job]);
     return id;
   }
@@ -114,10 +123,16 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     const [tx, jobs] = args as [TransactionClientLike, JobRequest<Jobs>[]];
     if (!Array.isArray(jobs)) throw new EnqueueError(`enqueueMany expects an array of jobs, got ${describe(jobs)}`, '');
     if (jobs.length === 0) return [];
+    const send = this.tracing.send(commonType(jobs), jobs.length);
+    if (send) return send.run(() => this.enqueueAll(tx, jobs, send.traceContext));
+    return this.enqueueAll(tx, jobs);
+  }
+
+  private async enqueueAll(tx: TransactionClientLike, jobs: JobRequest<Jobs>[], traceContext?: string): Promise<string[]> {
     const prepared: NewJob[] = [];
     for (const [index, job] of jobs.entries()) {
       try {
-        prepared.push(await this.prepare(tx, job));
+        prepared.push(await this.prepare(tx, job, traceContext));
       } catch (error) {
         if (error instanceof EnqueueError) {
           throw new EnqueueError(`enqueueMany: job [${index}]: ${error.message}`, error.jobType, error.problems);
@@ -178,7 +193,8 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     return this.host.store.stats();
   }
 
-  private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>): Promise<NewJob> {
+  /** Checks one job and encodes it for the store; `traceContext`: the enqueue's span (traced enqueues only). */
+  private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>, traceContext?: string): Promise<NewJob> {
     if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       throw new EnqueueError(`Each job must be an object { type, payload, ...options }, got ${describe(request)}.`, '');
     }
@@ -239,6 +255,15 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
       dedupKey,
       runAt,
       delayMs,
+      traceContext,
     };
   }
+}
+
+/** The type of every job of a batch, or undefined when they differ (the send span then names none). */
+function commonType(jobs: readonly unknown[]): string | undefined {
+  const type = (jobs[0] as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string') return undefined;
+  for (const job of jobs) if ((job as { type?: unknown } | null)?.type !== type) return undefined;
+  return type;
 }

@@ -1,15 +1,24 @@
 import { Inject, Injectable, type InjectionToken, type Type } from '@nestjs/common';
 import { JobHandler, type JobHandlerOptions } from '../decorators/job-handler.decorator';
 import type { JobContext } from '../handlers/job-context.interface';
+import { jobTracing } from '../tracing/job-tracing';
 
 /** The part of a BullMQ `Queue` a relay uses. */
 export interface BullQueueLike {
-  add(name: string, data: unknown, options?: { jobId?: string }): Promise<unknown>;
+  add(name: string, data: unknown, options?: { jobId?: string; telemetry?: { metadata?: string } }): Promise<unknown>;
 }
 
 export interface BullMqRelayOptions extends Omit<JobHandlerOptions, 'payload' | 'cron'> {
   /** The BullMQ job name (default: the job type). */
   name?: string;
+  /**
+   * A traced job's BullMQ job carries the trace context of its `process` span as BullMQ's
+   * telemetry metadata (`opts.telemetry.metadata`: the propagation headers as JSON, what
+   * bullmq-otel reads), so a worker with BullMQ telemetry continues the trace. A queue with
+   * telemetry of its own replaces it with the context of its `add` span (a child of the same span).
+   * Default true.
+   */
+  traceHeaders?: boolean;
 }
 
 /**
@@ -19,7 +28,8 @@ export interface BullMqRelayOptions extends Omit<JobHandlerOptions, 'payload' | 
  * duplicate id. The job is deleted only after Redis accepted the add.
  */
 export function BullMqRelay(type: string, queue: InjectionToken, options: BullMqRelayOptions = {}): Type<unknown> {
-  const { name = type, ...handlerOptions } = options;
+  const { name = type, traceHeaders = true, ...handlerOptions } = options;
+  const tracing = jobTracing();
 
   @Injectable()
   class Relay {
@@ -27,7 +37,9 @@ export function BullMqRelay(type: string, queue: InjectionToken, options: BullMq
 
     @JobHandler(type, handlerOptions)
     async relay(payload: unknown, job: JobContext): Promise<void> {
-      await this.queue.add(name, payload, { jobId: `doctor-job-${job.id}` });
+      const headers = traceHeaders ? tracing.headers() : undefined;
+      const jobId = `doctor-job-${job.id}`;
+      await this.queue.add(name, payload, headers ? { jobId, telemetry: { metadata: JSON.stringify(headers) } } : { jobId });
     }
   }
   Object.defineProperty(Relay, 'name', { value: `BullMqRelay(${type})` });

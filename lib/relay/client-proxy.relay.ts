@@ -2,6 +2,8 @@ import { Inject, Injectable, type InjectionToken, type Type } from '@nestjs/comm
 import { defaultIfEmpty, lastValueFrom, type Observable } from 'rxjs';
 import { JobHandler, type JobHandlerOptions } from '../decorators/job-handler.decorator';
 import type { JobContext } from '../handlers/job-context.interface';
+import { jobTracing } from '../tracing/job-tracing';
+import { headerTransportOf, withTraceHeaders, type HeaderTransport } from './trace-headers';
 
 /** The part of @nestjs/microservices' ClientProxy a relay uses. */
 export interface EventEmitterClient {
@@ -11,6 +13,13 @@ export interface EventEmitterClient {
 export interface ClientProxyRelayOptions extends Omit<JobHandlerOptions, 'payload' | 'cron'> {
   /** The event pattern to emit (default: the job type). */
   pattern?: string;
+  /**
+   * A traced job's message carries the trace context of its `process` span (W3C `traceparent`,
+   * `tracestate`, and what the app's propagator adds) in the transport's headers: RabbitMQ message
+   * headers, NATS headers, MQTT 5 user properties, Kafka record headers (Redis and TCP messages have
+   * none). Default true; false emits the bare payload always.
+   */
+  traceHeaders?: boolean;
 }
 
 /**
@@ -26,15 +35,23 @@ export interface ClientProxyRelayOptions extends Omit<JobHandlerOptions, 'payloa
  * ```
  */
 export function ClientProxyRelay(type: string, client: InjectionToken, options: ClientProxyRelayOptions = {}): Type<unknown> {
-  const { pattern = type, ...handlerOptions } = options;
+  const { pattern = type, traceHeaders = true, ...handlerOptions } = options;
+  const tracing = jobTracing();
 
   @Injectable()
   class Relay {
-    constructor(@Inject(client) readonly client: EventEmitterClient) {}
+    /** The transport, when its messages have headers (found once, from the client's class). */
+    private readonly headerTransport: HeaderTransport | undefined;
+
+    constructor(@Inject(client) readonly client: EventEmitterClient) {
+      this.headerTransport = traceHeaders ? headerTransportOf(client) : undefined;
+    }
 
     @JobHandler(type, handlerOptions)
     async relay(payload: unknown, _job: JobContext): Promise<void> {
-      await lastValueFrom(this.client.emit(pattern, payload).pipe(defaultIfEmpty(undefined)));
+      const headers = this.headerTransport && tracing.headers();
+      const message = headers ? withTraceHeaders(this.headerTransport!, payload, headers) : payload;
+      await lastValueFrom(this.client.emit(pattern, message).pipe(defaultIfEmpty(undefined)));
     }
   }
   Object.defineProperty(Relay, 'name', { value: `ClientProxyRelay(${type})` });

@@ -14,6 +14,7 @@ import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
 import type { ClaimedJob } from '../store/job-store.interface';
 import type { TransactionClientLike } from '../store/prisma-client.interface';
+import { NO_TRACING, type JobTracing } from '../tracing/job-tracing';
 import type { FailureSettler } from './failure-settler';
 import { toJobError } from './job-error';
 import type { RunnerLog } from './outage-log';
@@ -50,11 +51,14 @@ export class JobExecutor {
     private readonly logger: RunnerLog,
     private readonly callbacks: ExecutorCallbacks,
     private readonly transactions?: HandlerTransactions,
+    /** Spans of each attempt (OpenTelemetry); without a tracer provider no span is made. */
+    private readonly tracing: JobTracing = NO_TRACING,
   ) {}
 
   run(job: ClaimedJob, token: string, leaseFrom: number): void {
     const entry = new RunningJob(job, token, leaseFrom);
     this.slots.occupy(entry);
+    entry.span = this.tracing.process(job);
     const handler = this.handlers.get(job.type);
     if (job.attempt > job.maxAttempts) return void this.settleFailure(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
     if (!handler) return void this.settleFailure(entry, { message: NO_HANDLER_AT_RUN(job.type) });
@@ -84,8 +88,10 @@ export class JobExecutor {
     if (this.events.has('job.started')) {
       this.events.emit({ name: 'job.started', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts });
     }
-    if (handler.transaction) return this.inTransaction(entry, handler, payload);
-    const running = handler.invoke(payload, new HandlerContext(entry));
+    // Traced: the handler runs with its attempt's span active, so its own spans are children of it.
+    const { span } = entry;
+    if (handler.transaction) return span ? span.run(() => this.inTransaction(entry, handler, payload)) : this.inTransaction(entry, handler, payload);
+    const running = span ? span.run(() => handler.invoke(payload, new HandlerContext(entry))) : handler.invoke(payload, new HandlerContext(entry));
     return handler.timeoutMs ? withTimeout(running, handler.timeoutMs, entry) : running;
   }
 
@@ -110,8 +116,12 @@ export class JobExecutor {
     try {
       entry.durationMs = Date.now() - entry.startedAt;
       this.vacate(entry);
+      if (entry.relinquished && !entry.settledInTransaction) {
+        entry.span?.abandoned('relinquished');
+        return this.slots.close(entry);
+      }
+      entry.span?.succeeded();
       if (entry.settledInTransaction) return this.committed(entry);
-      if (entry.relinquished) return this.slots.close(entry);
       this.callbacks.succeeded(entry);
     } catch (error) {
       this.unexpected(entry, error);
@@ -124,23 +134,34 @@ export class JobExecutor {
       if (thrown instanceof RunnerFault) return this.unexpected(entry, thrown.cause);
       this.vacate(entry);
       if (thrown instanceof ClaimLost) {
+        entry.span?.abandoned('claim_lost');
         if (!entry.relinquished) this.logger.warn(TRANSACTION_CLAIM_LOST(entry.job.id, entry.job.type));
         return this.slots.close(entry);
       }
-      if (entry.relinquished) return this.slots.close(entry);
-      if (thrown instanceof PayloadRejected) return void this.settleFailure(entry, { message: thrown.message });
+      if (entry.relinquished) {
+        entry.span?.abandoned('relinquished', thrown);
+        return this.slots.close(entry);
+      }
+      if (thrown instanceof PayloadRejected) return void this.settleFailure(entry, { message: thrown.message }, undefined, undefined, thrown);
       const { job } = entry;
       const error = toJobError(thrown);
       const durationMs = Date.now() - entry.startedAt;
-      if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return void this.settleFailure(entry, error, durationMs);
-      void this.settleFailure(entry, error, durationMs, this.retryDelay(job.attempt, handler));
+      if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return void this.settleFailure(entry, error, durationMs, undefined, thrown);
+      void this.settleFailure(entry, error, durationMs, this.retryDelay(job.attempt, handler), thrown);
     } catch (error) {
       this.unexpected(entry, error);
     }
   }
 
-  /** Settles a failure: a retry after `retryInMs`, or (without it) the move to the dead letters. */
-  private async settleFailure(entry: RunningJob, error: { message: string; stack?: string }, durationMs?: number, retryInMs?: number): Promise<void> {
+  /** Settles a failure: a retry after `retryInMs`, or (without it) the move to the dead letters. `thrown`: what failed, for the span. */
+  private async settleFailure(
+    entry: RunningJob,
+    error: { message: string; stack?: string },
+    durationMs?: number,
+    retryInMs?: number,
+    thrown: unknown = error,
+  ): Promise<void> {
+    entry.span?.failed(thrown, retryInMs);
     this.vacate(entry);
     try {
       if (retryInMs === undefined) await this.failures.deadLetter(entry, error, durationMs);
@@ -161,6 +182,7 @@ export class JobExecutor {
   }
 
   private unexpected(entry: RunningJob, error: unknown): void {
+    entry.span?.abandoned('runner_error', error);
     this.logger.error(UNEXPECTED_RUNNER_ERROR(entry.job.id, entry.job.type, toJobError(error).message));
     this.vacate(entry);
     this.slots.close(entry);

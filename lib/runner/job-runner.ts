@@ -4,6 +4,7 @@ import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import type { JobStore } from '../store/job-store.interface';
 import type { TransactionClientLike } from '../store/prisma-client.interface';
+import { jobTracing, type JobTracing } from '../tracing/job-tracing';
 import { backoffDelay } from './backoff';
 import { ClaimLoop } from './claim-loop';
 import { CompletionBatcher } from './completion-batcher';
@@ -38,6 +39,8 @@ export interface JobRunnerParts {
   retryDelay?: (attempt: number, handler: RegisteredHandler) => number;
   /** Opens a transaction of the app's Prisma client, for `transaction: true` handlers (it may stay open up to the lease). */
   transaction?: <T>(fn: (tx: TransactionClientLike) => Promise<T>) => Promise<T>;
+  /** Spans of each attempt; by default OpenTelemetry when @opentelemetry/api is installed (no-op otherwise). */
+  tracing?: JobTracing;
 }
 
 /**
@@ -63,7 +66,7 @@ export class JobRunner {
 
   constructor(
     private readonly settings: JobRunnerSettings,
-    { store, handlers, events, logger, now = () => performance.now(), retryDelay, transaction }: JobRunnerParts,
+    { store, handlers, events, logger, now = () => performance.now(), retryDelay, transaction, tracing = jobTracing() }: JobRunnerParts,
   ) {
     this.store = store;
     this.handlers = handlers;
@@ -80,7 +83,7 @@ export class JobRunner {
     this.executor = new JobExecutor(handlers, delay, this.slots, failures, events, logger, {
       slotFreed: () => this.claims.slotFreed(),
       succeeded: (entry) => this.completions.add(entry),
-    }, transaction && { run: transaction, complete: (tx, claim) => store.completeInTransaction(tx, claim) });
+    }, transaction && { run: transaction, complete: (tx, claim) => store.completeInTransaction(tx, claim) }, tracing);
     this.claims = new ClaimLoop(settings, this.slots, {
       claim: (limit, token) =>
         this.outage.run('claim jobs', () => store.claim({ limit, leaseMs, token, excludeTypes: this.slots.saturatedTypes() })),
@@ -147,6 +150,7 @@ export class JobRunner {
     const entries: RunningJob[] = this.slots.runningJobs(); // not those settling their outcome
     for (const entry of entries) {
       entry.relinquished = true;
+      entry.span?.abandoned('relinquished');
       entry.abort(new Error(SHUTDOWN_ABORT_REASON));
     }
     let count = 0;

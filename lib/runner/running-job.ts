@@ -1,5 +1,6 @@
 import type { JobContext } from '../handlers/job-context.interface';
 import type { Claim, ClaimedJob } from '../store/job-store.interface';
+import type { ProcessSpan } from '../tracing/job-tracing';
 
 /**
  * One claim of one job, from its handler's start until the claim is closed (its outcome settled, or
@@ -16,6 +17,8 @@ export class RunningJob implements Claim {
   relinquished = false;
   /** A `transaction: true` handler's success: the job was deleted in the handler's transaction, which committed. */
   settledInTransaction = false;
+  /** This attempt's span, when it is traced (OpenTelemetry with a tracer provider). */
+  span: ProcessSpan | undefined = undefined;
   /**
    * The runner clock's reading when the claim, or the last extension its claim still held, was
    * sent. The database starts the lease after that, so the lease is live until at least

@@ -21,6 +21,8 @@ export interface NewJob {
   runAt?: Date;
   /** Due this many ms after the database's now(). Ignored when runAt is set. */
   delayMs?: number;
+  /** The enqueue's trace context (see lib/tracing/trace-context.ts), stored only when given: an untraced enqueue sends nothing more. */
+  traceContext?: string;
 }
 
 export interface InsertOptions {
@@ -40,6 +42,8 @@ export interface ClaimedJob {
   attempt: number;
   maxAttempts: number;
   createdAt: Date;
+  /** The trace context stored at enqueue (null: the enqueue was not traced). Stores that do not keep it leave it out. */
+  traceContext?: string | null;
 }
 
 /** What one claim asks for. */

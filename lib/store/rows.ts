@@ -12,7 +12,9 @@ export function encodeJobs(jobs: NewJob[]): string {
         `{"type":${JSON.stringify(job.type)},"payload":${job.payload},"maxAttempts":${job.maxAttempts},"priority":${job.priority},` +
         `"runAt":${job.runAt ? JSON.stringify(job.runAt.toISOString()) : 'null'},"delayMs":${job.delayMs ?? 0},` +
         `"orderingKey":${job.orderingKey === undefined ? 'null' : JSON.stringify(job.orderingKey)},` +
-        `"dedupKey":${job.dedupKey === undefined ? 'null' : JSON.stringify(job.dedupKey)}}`,
+        `"dedupKey":${job.dedupKey === undefined ? 'null' : JSON.stringify(job.dedupKey)}` +
+        // Only for traced enqueues: the statements read a missing key as NULL.
+        `${job.traceContext === undefined ? '' : `,"traceContext":${JSON.stringify(job.traceContext)}`}}`,
     )
     .join(',')}]`;
 }
@@ -70,6 +72,7 @@ export function toClaimedJob(row: Row): ClaimedJob {
     attempt: Number(row.attempts),
     maxAttempts: Number(row.max_attempts),
     createdAt: toDate(row.created_at),
+    traceContext: (row.trace_context as string | null | undefined) ?? null,
   };
 }
 

@@ -317,4 +317,33 @@ export function jobStoreContract(createHarness: () => Promise<JobStoreHarness>):
     expect(await h.store.claimTick('other', t2, job('other'))).toEqual(expect.any(String));
     expect(await h.store.lastTick('other')).toEqual(t2);
   });
+
+  it('keeps the trace context of an insert (one job, keyed, a batch, deduplicated) through claims, retries, the dead letters and a replay; untraced jobs and cron ticks have none', async () => {
+    const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const withState = `${parent} vendor=opaque,other=x`;
+    const [one] = await insert(job('t', { traceContext: parent }));
+    const [keyed] = await insert(job('t', { traceContext: withState, orderingKey: 'k' }));
+    const [plain] = await insert(job('t'));
+    const [first, untraced, deduplicated] = await insert(job('t', { traceContext: withState }), job('t'), job('t', { traceContext: parent, dedupKey: 'd' }));
+    const tick = await h.store.claimTick('tick', new Date('2026-03-01T10:00:00.000Z'), job('tick', { payload: '{}' }));
+    const token = randomUUID();
+    const claimed = new Map((await claim(10, 60_000, token)).map((j) => [j.id, j.traceContext ?? null]));
+    expect(Object.fromEntries(claimed)).toEqual({
+      [one]: parent,
+      [keyed]: withState,
+      [plain]: null,
+      [first]: withState,
+      [untraced]: null,
+      [deduplicated]: parent,
+      [tick!]: null,
+    });
+
+    expect(await h.store.retry(first, token, 0, { message: 'again' })).toBe(true);
+    const retryToken = randomUUID();
+    expect(await claim(10, 60_000, retryToken)).toMatchObject([{ id: first, attempt: 2, traceContext: withState }]);
+    expect(await h.store.deadLetter(first, retryToken, { message: 'dead' })).toBe(true);
+    const [letter] = await h.store.listDeadLetters({ limit: 10 });
+    const [replayed] = await h.store.replayDeadLetters([letter.id]);
+    expect(await claim(10)).toMatchObject([{ id: replayed, attempt: 1, traceContext: withState }]);
+  });
 }

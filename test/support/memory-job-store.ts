@@ -23,10 +23,12 @@ export interface MemoryJobRow {
   orderingKey: string | null; dedupKey: string | null; lastError: string | null; createdAt: number;
   /** Due from; the lease (null when not claimed); the token of the claim that holds the job. */
   runAt: number; lockedUntil: number | null; claimToken: string | null;
+  /** The enqueue's trace context (null: not traced). */
+  traceContext: string | null;
 }
 
 /** A row of the dead-letter table (its own id sequence); times in ms since epoch. */
-export type MemoryDeadLetterRow = Pick<MemoryJobRow, 'type' | 'payload' | 'attempts' | 'maxAttempts' | 'priority' | 'orderingKey' | 'createdAt'> & {
+export type MemoryDeadLetterRow = Pick<MemoryJobRow, 'type' | 'payload' | 'attempts' | 'maxAttempts' | 'priority' | 'orderingKey' | 'createdAt' | 'traceContext'> & {
   id: string; jobId: string; errorMessage: string; errorStack: string | null; failedAt: number;
 };
 
@@ -197,7 +199,9 @@ export class MemoryJobStore implements JobStore {
         .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id))
         .slice(0, Math.max(0, limit));
       for (const job of picked) Object.assign(job, { lockedUntil: now + leaseMs, attempts: job.attempts + 1, claimToken: token });
-      return picked.sort(byId).map(({ id, type, payload, attempts, maxAttempts, createdAt }) => ({ id, type, payload: structuredClone(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt) }));
+      return picked
+        .sort(byId)
+        .map(({ id, type, payload, attempts, maxAttempts, createdAt, traceContext }) => ({ id, type, payload: structuredClone(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext }));
     });
   }
 
@@ -244,10 +248,10 @@ export class MemoryJobStore implements JobStore {
       const job = this.held(id, token);
       if (!job) return false;
       this.jobs.delete(id);
-      const { type, payload, attempts, maxAttempts, priority, orderingKey, createdAt } = job;
+      const { type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, traceContext } = job;
       const deadId = String(++this.deadLetterSequence);
       const failure = { errorMessage: error.message, errorStack: error.stack ?? null, failedAt: this.clock.now() };
-      this.deadLetters.set(deadId, { id: deadId, jobId: id, type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, ...failure });
+      this.deadLetters.set(deadId, { id: deadId, jobId: id, type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, traceContext, ...failure });
       return true;
     });
   }
@@ -282,9 +286,9 @@ export class MemoryJobStore implements JobStore {
   replayDeadLetters(ids: string[]): Promise<string[]> {
     return this.run('replayDeadLetters', [ids], () => {
       const moved = [...new Set(ids)].flatMap((id) => this.deadLetters.get(id) ?? []).sort(byId);
-      return moved.map(({ id, type, payload, maxAttempts, priority, orderingKey }) => {
+      return moved.map(({ id, type, payload, maxAttempts, priority, orderingKey, traceContext }) => {
         this.deadLetters.delete(id);
-        const row = this.newRow({ type, payload, maxAttempts, priority, orderingKey }, this.clock.now());
+        const row = this.newRow({ type, payload, maxAttempts, priority, orderingKey, traceContext }, this.clock.now());
         this.jobs.set(row.id, row);
         return row.id;
       });
@@ -363,7 +367,8 @@ export class MemoryJobStore implements JobStore {
   private newRow(job: NewRow, runAt: number): MemoryJobRow {
     const { type, payload, maxAttempts, priority } = job;
     const fresh = { attempts: 0, lockedUntil: null, claimToken: null, lastError: null, createdAt: this.clock.now() };
-    return { id: String(++this.jobSequence), type, payload, maxAttempts, priority, orderingKey: job.orderingKey ?? null, dedupKey: job.dedupKey ?? null, runAt, ...fresh };
+    const { orderingKey = null, dedupKey = null, traceContext = null } = job;
+    return { id: String(++this.jobSequence), type, payload, maxAttempts, priority, orderingKey, dedupKey, runAt, traceContext, ...fresh };
   }
 
   /** The queued job holding a dedup key: committed, or in the given transaction buffer. */
@@ -393,7 +398,7 @@ export class MemoryJobStore implements JobStore {
   }
 }
 
-type NewRow = Pick<MemoryJobRow, 'type' | 'payload' | 'maxAttempts' | 'priority'> & { orderingKey?: string | null; dedupKey?: string };
+type NewRow = Pick<MemoryJobRow, 'type' | 'payload' | 'maxAttempts' | 'priority'> & { orderingKey?: string | null; dedupKey?: string; traceContext?: string | null };
 
 /** Due: its time has come and no live lease holds it. */
 function isDue(job: MemoryJobRow, now: number): boolean {

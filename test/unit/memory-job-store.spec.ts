@@ -41,7 +41,7 @@ describe('MemoryJobStore', () => {
   it('gives increasing decimal ids from 1 and hands out copies of the parsed payload', async () => {
     expect(await store.insert(direct, [job({ payload: { n: 1 } }), job({ payload: 'text' })])).toEqual(['1', '2']);
     const [first, second] = await claim();
-    expect(first).toEqual({ id: '1', type: 'mail', payload: { n: 1 }, attempt: 1, maxAttempts: 3, createdAt: new Date(clock.now()) });
+    expect(first).toEqual({ id: '1', type: 'mail', payload: { n: 1 }, attempt: 1, maxAttempts: 3, createdAt: new Date(clock.now()), traceContext: null });
     expect(second.payload).toBe('text');
     (first.payload as { n: number }).n = 99;
     expect(store.rows()[0].payload).toEqual({ n: 1 });

@@ -24,9 +24,9 @@ export const insert = {
    * stays quoted), JSON_TABLE the rest. A duplicate dedup key is skipped (the id is the only other
    * unique key, and it is generated).
    */
-  batch: `INSERT IGNORE INTO \`doctor_job\` (\`type\`, \`payload\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, \`dedup_key\`, \`run_at\`, \`created_at\`)
+  batch: `INSERT IGNORE INTO \`doctor_job\` (\`type\`, \`payload\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, \`dedup_key\`, \`run_at\`, \`created_at\`, \`trace_context\`)
        SELECT j.\`type\`, JSON_EXTRACT(?, CONCAT('$[', j.\`ord\` - 1, '].payload')), j.\`max_attempts\`, j.\`priority\`, j.\`ordering_key\`, j.\`dedup_key\`,
-              COALESCE(STR_TO_DATE(j.\`run_at\`, '%Y-%m-%dT%H:%i:%s.%fZ'), ${nowPlusMs('j.`delay_ms`')}), ${NOW}
+              COALESCE(STR_TO_DATE(j.\`run_at\`, '%Y-%m-%dT%H:%i:%s.%fZ'), ${nowPlusMs('j.`delay_ms`')}), ${NOW}, j.\`trace_context\`
        FROM JSON_TABLE(?, '$[*]' COLUMNS (
          \`ord\` FOR ORDINALITY,
          \`type\` VARCHAR(255) ${TEXT} PATH '$.type',
@@ -35,7 +35,8 @@ export const insert = {
          \`ordering_key\` VARCHAR(255) ${TEXT} PATH '$.orderingKey',
          \`dedup_key\` VARCHAR(255) ${TEXT} PATH '$.dedupKey',
          \`run_at\` VARCHAR(40) ${TEXT} PATH '$.runAt',
-         \`delay_ms\` BIGINT PATH '$.delayMs')) AS j
+         \`delay_ms\` BIGINT PATH '$.delayMs',
+         \`trace_context\` VARCHAR(1024) ${TEXT} PATH '$.traceContext')) AS j
        ORDER BY j.\`ord\`
        RETURNING CAST(\`id\` AS CHAR) AS \`id\`, \`dedup_key\``,
   /** The jobs holding the dedup keys that an insert skipped (a JSON array). */
@@ -57,7 +58,7 @@ export const claim = {
   stamp: `UPDATE \`doctor_job\` SET \`locked_until\` = ${nowPlusMs('?')}, \`attempts\` = \`attempts\` + 1, \`claim_token\` = ?
            WHERE \`id\` IN ${ID_LIST}`,
   /** Ids (JSON array). */
-  read: `SELECT ${JOB_COLUMNS} FROM \`doctor_job\` WHERE \`id\` IN ${ID_LIST} ORDER BY \`id\``,
+  read: `SELECT ${JOB_COLUMNS}, \`trace_context\` FROM \`doctor_job\` WHERE \`id\` IN ${ID_LIST} ORDER BY \`id\``,
 };
 
 /** Claims as a JSON array of { id, token }; returns the rows deleted. */
@@ -76,8 +77,8 @@ export const retry = `UPDATE \`doctor_job\` SET \`run_at\` = ${nowPlusMs('?')}, 
 /** In one transaction: copy (message, stack, id, token), then remove (id, token). */
 export const deadLetter = {
   copy: `INSERT INTO \`doctor_job_dead_letter\`
-             (\`job_id\`, \`type\`, \`payload\`, \`attempts\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, \`error_message\`, \`error_stack\`, \`created_at\`, \`failed_at\`)
-           SELECT \`id\`, \`type\`, \`payload\`, \`attempts\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, ?, ?, \`created_at\`, ${NOW}
+             (\`job_id\`, \`type\`, \`payload\`, \`attempts\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, \`error_message\`, \`error_stack\`, \`created_at\`, \`failed_at\`, \`trace_context\`)
+           SELECT \`id\`, \`type\`, \`payload\`, \`attempts\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, ?, ?, \`created_at\`, ${NOW}, \`trace_context\`
            FROM \`doctor_job\` WHERE \`id\` = ? AND \`claim_token\` = ? FOR UPDATE`,
   remove: 'DELETE FROM `doctor_job` WHERE `id` = ? AND `claim_token` = ?',
 };
@@ -102,8 +103,8 @@ export const getDeadLetter = `SELECT ${DEAD_LETTER_COLUMNS} FROM \`doctor_job_de
 
 /** In one transaction: copy to the queue, returning the new ids (ids as a JSON array), then remove (the same ids). */
 export const replayDeadLetters = {
-  copy: `INSERT INTO \`doctor_job\` (\`type\`, \`payload\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, \`run_at\`, \`created_at\`)
-         SELECT \`type\`, \`payload\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, ${NOW}, ${NOW} FROM \`doctor_job_dead_letter\`
+  copy: `INSERT INTO \`doctor_job\` (\`type\`, \`payload\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, \`run_at\`, \`created_at\`, \`trace_context\`)
+         SELECT \`type\`, \`payload\`, \`max_attempts\`, \`priority\`, \`ordering_key\`, ${NOW}, ${NOW}, \`trace_context\` FROM \`doctor_job_dead_letter\`
          WHERE \`id\` IN ${ID_LIST} ORDER BY \`id\`
          RETURNING CAST(\`id\` AS CHAR) AS \`id\``,
   remove: `DELETE FROM \`doctor_job_dead_letter\` WHERE \`id\` IN ${ID_LIST}`,

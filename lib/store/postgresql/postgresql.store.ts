@@ -70,6 +70,7 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     if (job.orderingKey !== undefined) add(optional.orderingKey, job.orderingKey);
     if (job.runAt) add(optional.runAt, job.runAt.toISOString());
     else if (job.delayMs) add(optional.delayMs, job.delayMs);
+    if (job.traceContext !== undefined) add(optional.traceContext, job.traceContext);
     const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values), ...params);
     return rows[0].id;
   }
@@ -84,12 +85,12 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   }
 
   async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
-    // Rows as arrays, in this column order: id, type, payload, attempts, max_attempts, created_at (epoch ms).
+    // Rows as arrays, in this column order: id, type, payload, attempts, max_attempts, created_at (epoch ms), trace_context.
     const rows = await this.runnerSql.arrays(sql.claim, [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null]);
     const jobs: ClaimedJob[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      const [id, type, payload, attempts, maxAttempts, createdAt] = rows[i] as [string, string, string, number, number, number];
-      jobs[i] = { id, type, payload: JSON.parse(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt) };
+      const [id, type, payload, attempts, maxAttempts, createdAt, traceContext] = rows[i] as [string, string, string, number, number, number, string | null];
+      jobs[i] = { id, type, payload: JSON.parse(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext };
     }
     return jobs.sort((a, b) => compareIds(a.id, b.id));
   }

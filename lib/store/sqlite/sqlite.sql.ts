@@ -18,10 +18,10 @@ const ID_LIST = `(SELECT CAST("value" AS INTEGER) FROM json_each(?))`;
 
 export const insert = {
   /** Any batch, as one JSON array. */
-  batch: `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at")
+  batch: `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at", "trace_context")
        SELECT "value" ->> '$.type', "value" -> '$.payload', "value" ->> '$.maxAttempts', "value" ->> '$.priority',
               "value" ->> '$.orderingKey', "value" ->> '$.dedupKey',
-              COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)})
+              COALESCE("value" ->> '$.runAt', ${nowPlusMs(`("value" ->> '$.delayMs')`)}), "value" ->> '$.traceContext'
        FROM json_each(?) WHERE true ORDER BY "key"
        ON CONFLICT ("dedup_key") DO NOTHING
        RETURNING ${ID}, "dedup_key"`,
@@ -38,7 +38,7 @@ export const claim = `UPDATE "doctor_job"
            AND d."type" NOT IN (SELECT "value" FROM json_each(?))
            AND ${headOfOrderingKey(q, 'd')}
          ORDER BY ${claimOrder(q, 'd')} LIMIT ?)
-       RETURNING ${JOB_COLUMNS}`;
+       RETURNING ${JOB_COLUMNS}, "trace_context"`;
 
 /** Id, token: one job, in the transaction of a `transaction: true` handler. */
 export const completeInTransaction = `DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`;
@@ -56,8 +56,8 @@ export const retry = `UPDATE "doctor_job" SET "run_at" = ${nowPlusMs('?')}, "loc
 /** In one transaction: copy (message, stack, id, token), then remove (id, token). */
 export const deadLetter = {
   copy: `INSERT INTO "doctor_job_dead_letter"
-           ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at", "failed_at")
-         SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", ?, ?, "created_at", ${NOW}
+           ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at", "failed_at", "trace_context")
+         SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", ?, ?, "created_at", ${NOW}, "trace_context"
          FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
   remove: `DELETE FROM "doctor_job" WHERE "id" = CAST(? AS INTEGER) AND "claim_token" = ?`,
 };
@@ -79,8 +79,8 @@ export const getDeadLetter = `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dea
 
 /** In one transaction: copy to the queue, returning the new ids (ids as a JSON array), then remove (the same ids). */
 export const replayDeadLetters = {
-  copy: `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "run_at")
-         SELECT "type", "payload", "max_attempts", "priority", "ordering_key", ${NOW} FROM "doctor_job_dead_letter"
+  copy: `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "run_at", "trace_context")
+         SELECT "type", "payload", "max_attempts", "priority", "ordering_key", ${NOW}, "trace_context" FROM "doctor_job_dead_letter"
          WHERE "id" IN ${ID_LIST} ORDER BY "id"
          RETURNING ${ID}`,
   remove: `DELETE FROM "doctor_job_dead_letter" WHERE "id" IN ${ID_LIST}`,

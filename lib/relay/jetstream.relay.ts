@@ -1,95 +1,14 @@
-import { createRequire } from 'node:module';
 import { Injectable, type InjectionToken, type OnApplicationShutdown, type OnModuleInit, type Type } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-// Type-only: erased from the JavaScript, and kept out of the declarations (the public types below
-// are structural), so an app that does not use this relay needs no NATS package at all.
-import type * as JetStreamModule from '@nats-io/jetstream';
-import type * as NatsCoreModule from '@nats-io/nats-core';
 import type * as TransportNodeModule from '@nats-io/transport-node';
-import { JobHandler, type JobHandlerOptions } from '../decorators/job-handler.decorator';
+import { JobHandler } from '../decorators/job-handler.decorator';
 import { HandlerRegistrationError } from '../errors/handler-registration.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import type { JobContext } from '../handlers/job-context.interface';
+import { errorMessage, isServers, loadNats, subjectProblem, type JetStreamClient, type NatsConnection, type NatsModules } from './jetstream.nats';
+import { JETSTREAM_RELAY_HEADERS, JetStreamRelayError, type JetStreamPubAck, type JetStreamRelayOptions } from './jetstream.options';
 
-/** Where the relay connects: NATS servers, and any other @nats-io/transport-node connect option. */
-export interface JetStreamServers {
-  /** e.g. `'nats://127.0.0.1:4222'` or several. */
-  servers: string | string[];
-  /** Further `connect()` options of @nats-io/transport-node (name, user, pass, token, tls, authenticator…), passed as given. */
-  [option: string]: unknown;
-}
-
-/** The broker's acknowledgement of a publish (the `PubAck` of @nats-io/jetstream). */
-export interface JetStreamPubAck {
-  /** The stream that stored the message. */
-  stream: string;
-  /** Its sequence in that stream (for a duplicate: the sequence of the message stored first). */
-  seq: number;
-  /** True when the stream already held a message with this `Nats-Msg-Id` (within its duplicate window) and stored nothing. */
-  duplicate: boolean;
-  domain?: string;
-}
-
-export interface JetStreamRelayOptions extends Omit<JobHandlerOptions, 'payload' | 'cron'> {
-  /**
-   * The NATS connection: `{ servers }` (the relay opens its own connection with
-   * @nats-io/transport-node on the first publish and closes it at shutdown), or the injection token
-   * of a `NatsConnection` your app provides (the relay neither opens nor closes it).
-   */
-  connection: JetStreamServers | InjectionToken;
-  /** The subject to publish to: a fixed one, or one derived from each job (default: the job type). */
-  subject?: string | ((payload: unknown, job: JobContext) => string);
-  /**
-   * The stream that must store the messages (sent as `Nats-Expected-Stream`): a publish whose
-   * subject another stream captures fails instead of landing there. Optional.
-   */
-  stream?: string;
-  /** How long to wait for the PubAck, in ms (default 5000). Past it the attempt fails and is retried. */
-  ackTimeoutMs?: number;
-  /**
-   * Prepended to the job id to make the `Nats-Msg-Id` (default: none). Set one per database when
-   * several outboxes publish into the same stream, or their job ids would collide in its duplicate window.
-   */
-  msgIdPrefix?: string;
-  /**
-   * The job's ordering key, for the `Doctor-Job-Ordering-Key` header (the handler context does not
-   * carry it): derive it from the payload the way your enqueue does.
-   */
-  orderingKey?: (payload: unknown, job: JobContext) => string | null | undefined;
-  /** More headers for each message (e.g. a trace context). Doctor Job's own headers win on a clash. */
-  headers?: (payload: unknown, job: JobContext) => Record<string, string> | undefined;
-  /** JetStream client options: a `domain` or an `apiPrefix`. */
-  jetStream?: { domain?: string; apiPrefix?: string };
-  /**
-   * Called with each PubAck, after the broker stored (or deduplicated) the message and before the
-   * job is deleted. Throwing fails the attempt: it is retried, and the stream deduplicates the
-   * retry within its duplicate window.
-   */
-  onPubAck?: (ack: JetStreamPubAck, job: JobContext) => void | Promise<void>;
-}
-
-/** Headers the relay sets on each message, besides `Nats-Msg-Id`. */
-export const JETSTREAM_RELAY_HEADERS = {
-  jobId: 'Doctor-Job-Id',
-  type: 'Doctor-Job-Type',
-  attempt: 'Doctor-Job-Attempt',
-  orderingKey: 'Doctor-Job-Ordering-Key',
-} as const;
-
-/**
- * A publish the relay could not get acknowledged, with what to do about it in the message. The
- * attempt fails and is retried (then dead-lettered) like any handler failure.
- */
-export class JetStreamRelayError extends Error {
-  override readonly name = 'JetStreamRelayError';
-  constructor(
-    message: string,
-    readonly subject: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export { JETSTREAM_RELAY_HEADERS, JetStreamRelayError, type JetStreamPubAck, type JetStreamRelayOptions, type JetStreamServers } from './jetstream.options';
 
 const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 
@@ -257,52 +176,3 @@ export function JetStreamRelay(type: string, options: JetStreamRelayOptions): Ty
   return Relay;
 }
 
-type NatsConnection = NatsCoreModule.NatsConnection;
-type JetStreamClient = JetStreamModule.JetStreamClient;
-
-interface NatsModules {
-  jetstream: typeof JetStreamModule;
-  core: typeof NatsCoreModule;
-  transport?: typeof TransportNodeModule;
-}
-
-/** Loads the NATS packages (at the relay's start-up, never when doctor-job is imported). */
-function loadNats(withTransport: boolean): NatsModules {
-  const jetstream = requirePackage<typeof JetStreamModule>('@nats-io/jetstream', require);
-  // @nats-io/nats-core (headers()) is a dependency of @nats-io/jetstream: resolve it from there.
-  const core = requirePackage<typeof NatsCoreModule>('@nats-io/nats-core', createRequire(require.resolve('@nats-io/jetstream')));
-  const transport = withTransport ? requirePackage<typeof TransportNodeModule>('@nats-io/transport-node', require) : undefined;
-  return { jetstream, core, transport };
-}
-
-function requirePackage<T>(name: string, from: NodeJS.Require): T {
-  try {
-    return from(name) as T;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes(name)) {
-      throw new Error(
-        `JetStreamRelay needs the package ${name}: npm install @nats-io/jetstream@^3.4.0 @nats-io/transport-node@^3.4.0 (the transport only to connect by "servers").`,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isServers(connection: JetStreamServers | InjectionToken): connection is JetStreamServers {
-  return typeof connection === 'object' && connection !== null && 'servers' in connection;
-}
-
-/** Why a subject cannot be published to, or undefined. */
-function subjectProblem(subject: unknown): string | undefined {
-  if (typeof subject !== 'string' || subject.length === 0) return `must be a non-empty string, got ${JSON.stringify(subject)}`;
-  if (/\s/.test(subject)) return `must not contain whitespace, got "${subject}"`;
-  if (subject.split('.').some((token) => token === '' || token === '*' || token === '>')) {
-    return `must be dot-separated non-empty tokens without wildcards (* or >), got "${subject}"`;
-  }
-  return undefined;
-}

@@ -54,6 +54,11 @@ export interface JetStreamRelayOptions extends Omit<JobHandlerOptions, 'payload'
   orderingKey?: (payload: unknown, job: JobContext) => string | null | undefined;
   /** More headers for each message (e.g. a trace context). Doctor Job's own headers win on a clash. */
   headers?: (payload: unknown, job: JobContext) => Record<string, string> | undefined;
+  /**
+   * Put the running job's trace context (W3C `traceparent`, `tracestate`) in the message headers,
+   * when OpenTelemetry is in use (see "Tracing"), so a consumer continues the trace. Default true.
+   */
+  traceHeaders?: boolean;
   /** JetStream client options: a `domain` or an `apiPrefix`. */
   jetStream?: { domain?: string; apiPrefix?: string };
   /**

@@ -6,6 +6,7 @@ import { HandlerRegistrationError } from '../errors/handler-registration.error';
 import { NonRetryableJobError } from '../errors/non-retryable.error';
 import type { JobContext } from '../handlers/job-context.interface';
 import { errorMessage, isServers, loadNats, subjectProblem, type JetStreamClient, type NatsConnection, type NatsModules } from './jetstream.nats';
+import { traceHeaders } from '../tracing';
 import { JETSTREAM_RELAY_HEADERS, JetStreamRelayError, type JetStreamPubAck, type JetStreamRelayOptions } from './jetstream.options';
 
 export { JETSTREAM_RELAY_HEADERS, JetStreamRelayError, type JetStreamPubAck, type JetStreamRelayOptions, type JetStreamServers } from './jetstream.options';
@@ -40,6 +41,7 @@ export function JetStreamRelay(type: string, options: JetStreamRelayOptions): Ty
     headers: extraHeaders,
     jetStream: jetStreamOptions,
     onPubAck,
+    traceHeaders: withTraceHeaders = true,
     ...handlerOptions
   } = options;
   const problems: string[] = [];
@@ -87,6 +89,8 @@ export function JetStreamRelay(type: string, options: JetStreamRelayOptions): Ty
         throw new JetStreamRelayError(`JetStreamRelay(${type}): cannot connect to NATS at ${servers}: ${errorMessage(error)}`, to, { cause: error });
       });
       const msgHeaders = this.nats.core.headers();
+      // The trace context first: the relay's own headers below win a clash.
+      if (withTraceHeaders) for (const [name, value] of Object.entries(traceHeaders() ?? {})) msgHeaders.set(name, value);
       for (const [name, value] of Object.entries(extraHeaders?.(payload, job) ?? {})) msgHeaders.set(name, value);
       msgHeaders.set(JETSTREAM_RELAY_HEADERS.jobId, job.id);
       msgHeaders.set(JETSTREAM_RELAY_HEADERS.type, job.type);

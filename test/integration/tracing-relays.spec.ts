@@ -4,11 +4,12 @@ import { KafkaRequestSerializer } from '@nestjs/microservices/serializers/kafka-
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { trace } from '@opentelemetry/api';
-import { connect as natsConnect } from '@nats-io/transport-node';
+import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import * as amqp from 'amqplib';
 import { Queue } from 'bullmq';
 import * as mqtt from 'mqtt';
-import { BullMqRelay, ClientProxyRelay, DoctorJobModule, OutboxService } from 'doctor-job';
+import { BullMqRelay, ClientProxyRelay, DoctorJobModule, JetStreamRelay, OutboxService } from 'doctor-job';
 import { headerTransportOf, withTraceHeaders } from '../../lib/relay/trace-headers';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { TestTracing } from '../support/otel';
@@ -29,6 +30,10 @@ describePostgres('relays carry the trace context in message headers', () => {
   const natsSubject = `doctor-job.trace.${suffix}`;
   const mqttTopic = `doctor-job/trace/${suffix}`;
   const bullQueue = `doctor-job-trace-${suffix}`;
+  const jsStream = `DJ_TRACE_${suffix}`;
+  const jsSubject = `doctor-job.trace-js.${suffix}`;
+  let nc: NatsConnection;
+  let jsm: JetStreamManager;
   let db: TestDatabase;
   let module: TestingModule;
   let queue: Queue;
@@ -38,6 +43,9 @@ describePostgres('relays carry the trace context in message headers', () => {
     tracing.install();
     db = await createTestDatabase('postgresql');
     queue = new Queue(bullQueue, { connection: { host: '127.0.0.1', port: 6379 } });
+    nc = await natsConnect({ servers: 'nats://127.0.0.1:4222' });
+    jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: jsStream, subjects: [jsSubject], storage: StorageType.Memory });
     module = await Test.createTestingModule({
       imports: [
         ScheduleModule.forRoot(),
@@ -55,6 +63,7 @@ describePostgres('relays carry the trace context in message headers', () => {
         ClientProxyRelay('toMqtt', 'MQTT5', { pattern: mqttTopic }),
         { provide: 'BULL_QUEUE', useValue: queue },
         BullMqRelay('toBull', 'BULL_QUEUE'),
+        JetStreamRelay('toJetStream', { connection: { servers: 'nats://127.0.0.1:4222' }, subject: jsSubject, stream: jsStream }),
       ],
     }).compile();
     await module.init();
@@ -64,6 +73,8 @@ describePostgres('relays carry the trace context in message headers', () => {
     await module?.close();
     await queue?.obliterate({ force: true });
     await queue?.close();
+    await jsm?.streams.delete(jsStream).catch(() => undefined);
+    await nc?.drain();
     await db?.dispose();
     tracing.uninstall();
   });
@@ -124,6 +135,15 @@ describePostgres('relays carry the trace context in message headers', () => {
     } finally {
       await nc.drain();
     }
+  });
+
+  it('NATS JetStream: the stored message carries the traceparent beside the relay headers', async () => {
+    const id = await enqueueTraced('toJetStream', { order: 7 });
+    await relayed(id);
+    const stored = await jsm.streams.getMessage(jsStream, { seq: 1 });
+    expect(stored?.json()).toEqual({ order: 7 });
+    expect(stored?.header.get('traceparent')).toBe(processTraceparent(id));
+    expect(stored?.header.get('Nats-Msg-Id')).toBe(id);
   });
 
   it('MQTT 5: the user properties carry the traceparent', async () => {

@@ -5,6 +5,7 @@ import { DOCTOR_JOB_MODULE_OPTIONS, DoctorJobConfigurableModule } from './doctor
 import { resolveOptions, type DoctorJobOptions } from './doctor-job.options';
 import { JobHandlerExplorer } from './handlers/job-handler.explorer';
 import { JobHandlerRegistry } from './handlers/job-handler.registry';
+import { DoctorJobAdminService } from './admin/admin.service';
 import { DeadLetterService } from './outbox/dead-letter.service';
 import { OutboxService } from './outbox/outbox.service';
 import { SchemaCheck } from './outbox/schema-check';
@@ -35,11 +36,13 @@ import { JobStoreHost } from './store/job-store.host';
     SchemaCheck,
     OutboxService,
     DeadLetterService,
+    // A plain class (the CLI builds one over a store of its own): the module gives it the app's store.
+    { provide: DoctorJobAdminService, useFactory: (host: JobStoreHost) => new DoctorJobAdminService(host), inject: [JobStoreHost] },
     JobEvents,
     JobEventLogger,
     OutboxRunner,
     CronScheduler,
   ],
-  exports: [OutboxService, DeadLetterService, OutboxRunner, JobEvents],
+  exports: [OutboxService, DeadLetterService, DoctorJobAdminService, OutboxRunner, JobEvents],
 })
 export class DoctorJobModule extends DoctorJobConfigurableModule {}

@@ -6,6 +6,24 @@ export { JobHandler, type JobHandlerOptions } from './decorators/job-handler.dec
 export type { JobContext, TransactionalJobContext } from './handlers/job-context.interface';
 export { OutboxService } from './outbox/outbox.service';
 export { DeadLetterService, type DeadLetterListOptions, type DeadLetterPage } from './outbox/dead-letter.service';
+export { CANCELLED_MESSAGE, DoctorJobAdminService, type JobStoreSource } from './admin/admin.service';
+export type {
+  AdminStats,
+  CancelResult,
+  DeadLetterBulkMatch,
+  DeadLetterDetail,
+  DeadLetterListQuery,
+  DeadLetterMatch,
+  DeleteResult,
+  JobDetail,
+  JobListOptions,
+  Page,
+  PauseResult,
+  ReplayResult,
+  RunNowResult,
+  TypeOverview,
+} from './admin/admin.types';
+export { DOCTOR_THRESHOLDS, type DoctorCheck, type DoctorReport, type Verdict } from './admin/doctor';
 export type { DoctorJobs, EnqueueOptions, JobPayload, JobRequest, JobType } from './outbox/job-map';
 export type { AmbientOptions } from './outbox/ambient-transaction';
 export { OutboxRunner } from './runner/outbox.runner';
@@ -20,11 +38,27 @@ export {
   type JobStartedEvent,
   type JobSucceededEvent,
 } from './events/job-events';
-export type { DeadLetter, PendingJob, QueueStats, TypeStats } from './store/job-store.interface';
+export type {
+  DeadLetter,
+  DeadLetterReason,
+  HorizonHolder,
+  JobAttempt,
+  JobState,
+  PausedType,
+  PendingJob,
+  QueuedJob,
+  QueuedJobWithPayload,
+  QueueStats,
+  StoreDiagnostics,
+  TableDiagnostics,
+  TypeStats,
+} from './store/job-store.interface';
 export type { PrismaClientLike, TransactionClientLike, TransactionOptions } from './store/prisma-client.interface';
 export { EnqueueError } from './errors/enqueue.error';
 export { HandlerRegistrationError } from './errors/handler-registration.error';
 export { InvalidOptionsError } from './errors/invalid-options.error';
 export { DeadLetterNotFoundError, InvalidArgumentError } from './errors/invalid-argument.error';
+export { JobNotFoundError, JobRunningError } from './errors/job-not-found.error';
+export { DEAD_LETTER_REASONS, JOB_STATES } from './store/job-store.interface';
 export { JobTimeoutError } from './errors/job-timeout.error';
 export { NonRetryableJobError } from './errors/non-retryable.error';

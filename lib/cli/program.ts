@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { firstLine, openConnection, openSqliteDatabase, sqliteConnection, type SqlConnection } from './connection';
 import { DIALECT_LABEL, dialectOfUrl, parseDatabaseUrl, parseDialect, redact, type DatabaseTarget, type Dialect } from './database-url';
+import { registerConsoleCommands, type ConsoleOptions } from './admin-commands';
 import { DoctorJobCliError, usageError } from './errors';
 import { HISTORY_TABLE } from './history';
 import { applyMigrations, describeProblem, migrationStatus, type MigrateOutcome } from './migrations';
@@ -65,7 +66,8 @@ function isDatabaseError(error: unknown): error is Error & { code?: string } {
 function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('doctor-job')
     .description(
-      "Doctor Job's database migrations, applied without Prisma's schema engine and recorded in _prisma_migrations as Prisma Migrate records them.",
+      "Doctor Job's database migrations, applied without Prisma's schema engine and recorded in _prisma_migrations as Prisma Migrate records them; " +
+        'and the operator\'s console: the queue and the dead letters (stats, jobs, dead-letters, pause, resume) and a diagnosis of the tables (doctor).',
     )
     .version(packageVersion(), '-v, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
@@ -218,6 +220,16 @@ ${EXIT_CODES}`,
       for (const name of result.unchanged) io.out(`unchanged  ${join(options.into, name, 'migration.sql')} (already there, same content)\n`);
       io.out(`${result.copied.length} copied, ${result.unchanged.length} already there (${dialect}).\n`);
     });
+
+  registerConsoleCommands(program, {
+    io,
+    setExitCode,
+    withConnection,
+    target: (options: ConsoleOptions) => {
+      loadEnvFile(options.dotenv);
+      return parseDatabaseUrl(options.url ?? process.env.DATABASE_URL, options.dialect);
+    },
+  });
 
   return program;
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Observable } from 'rxjs';
+import type { DeadLetterReason } from '../store/job-store.interface';
 
 interface JobEventBase {
   id: string;
@@ -34,6 +35,8 @@ export interface JobDeadLetteredEvent extends JobEventBase {
   /** Time in the handler, when the handler ran. */
   durationMs?: number;
   error: { message: string; stack?: string };
+  /** Why: `failed`, `non-retryable`, `lease-expired`, `no-handler` or `invalid-payload` (the dead letter's `reason`). */
+  reason: DeadLetterReason;
 }
 
 export type JobEvent = JobStartedEvent | JobSucceededEvent | JobFailedEvent | JobDeadLetteredEvent;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
+import { DoctorJobAdminService } from '../admin/admin.service';
 import { OutboxService } from '../outbox/outbox.service';
 import type { QueueStats } from '../store/job-store.interface';
 import { OutboxRunner } from '../runner/outbox.runner';
@@ -13,7 +14,8 @@ export interface DoctorJobHealthOptions {
 
 /**
  * A @nestjs/terminus health indicator: up when the database answers, the runner runs, and no job
- * has waited longer than the threshold. Add it to the providers of the module that has your
+ * has waited longer than the threshold (jobs of paused types wait on purpose: they do not count;
+ * the details list the paused types). Add it to the providers of the module that has your
  * HealthController (which imports TerminusModule).
  */
 @Injectable()
@@ -22,6 +24,7 @@ export class DoctorJobHealthIndicator {
     private readonly health: HealthIndicatorService,
     private readonly runner: OutboxRunner,
     private readonly outbox: OutboxService,
+    private readonly admin: DoctorJobAdminService,
   ) {}
 
   async isHealthy<const Key extends string = 'doctor-job'>(key: Key = 'doctor-job' as Key, options: DoctorJobHealthOptions = {}) {
@@ -29,13 +32,15 @@ export class DoctorJobHealthIndicator {
     const maxOldestDueAgeMs = options.maxOldestDueAgeMs ?? 60_000;
     const runner = this.runner.isRunning ? 'running' : 'stopped';
     let stats: QueueStats;
+    let paused: string[];
     try {
       stats = await this.outbox.stats();
+      paused = (await this.admin.pausedTypes()).map((p) => p.type);
     } catch (error) {
       return indicator.down({ runner, database: 'unreachable', error: (error as Error).message.trim().split('\n').pop() });
     }
     const sum = (pick: (t: (typeof stats.types)[number]) => number) => stats.types.reduce((total, t) => total + pick(t), 0);
-    const oldestDueAgeMs = Math.max(0, ...stats.types.map((t) => t.oldestDueAgeMs));
+    const oldestDueAgeMs = Math.max(0, ...stats.types.filter((t) => !paused.includes(t.type)).map((t) => t.oldestDueAgeMs));
     const details = {
       runner,
       database: 'reachable',
@@ -44,6 +49,7 @@ export class DoctorJobHealthIndicator {
       deadLetters: stats.deadLetters.reduce((total, d) => total + d.count, 0),
       oldestDueAgeMs,
       maxOldestDueAgeMs,
+      paused,
     };
     if ((options.requireRunner ?? true) && !this.runner.isRunning) return indicator.down(details);
     if (oldestDueAgeMs > maxOldestDueAgeMs) return indicator.down(details);

@@ -33,6 +33,8 @@ export class ClaimLoop {
     private readonly slots: Slots,
     private readonly callbacks: ClaimLoopCallbacks,
     private readonly now: () => number,
+    /** A new claim token (by default a random UUID; the runner's name their instance and time, see claim-token.ts). */
+    private readonly newToken: () => string = randomUUID,
   ) {}
 
   start(): void {
@@ -87,7 +89,7 @@ export class ClaimLoop {
       const free = this.slots.free;
       if (free <= 0) return;
       const wanted = Math.min(this.settings.batchSize, free);
-      const token = randomUUID();
+      const token = this.newToken();
       this.slots.reserve(wanted);
       const sentAt = this.now();
       let jobs: ClaimedJob[] | undefined;

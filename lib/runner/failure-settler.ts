@@ -1,6 +1,6 @@
 import { CLAIM_LOST } from '../doctor-job.messages';
 import type { JobEvents } from '../events/job-events';
-import type { JobError, JobStore } from '../store/job-store.interface';
+import type { DeadLetterReason, JobError, JobStore } from '../store/job-store.interface';
 import type { OutageLog, RunnerLog } from './outage-log';
 import type { RunningJob } from './running-job';
 
@@ -25,10 +25,10 @@ export class FailureSettler {
     }
   }
 
-  async deadLetter(entry: RunningJob, error: JobError, durationMs?: number): Promise<void> {
+  async deadLetter(entry: RunningJob, error: JobError, durationMs?: number, reason: DeadLetterReason = 'failed'): Promise<void> {
     const { job, token } = entry;
-    if (await this.settle(entry, 'dead-letter', () => this.store.deadLetter(job.id, token, error))) {
-      this.events.emit({ name: 'job.dead-lettered', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error });
+    if (await this.settle(entry, 'dead-letter', () => this.store.deadLetter(job.id, token, error, reason))) {
+      this.events.emit({ name: 'job.dead-lettered', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs, error, reason });
     }
   }
 

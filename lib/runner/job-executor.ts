@@ -12,7 +12,7 @@ import { NonRetryableJobError } from '../errors/non-retryable.error';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import { toDto } from '../handlers/payload';
-import type { ClaimedJob } from '../store/job-store.interface';
+import type { ClaimedJob, DeadLetterReason } from '../store/job-store.interface';
 import type { TransactionClientLike } from '../store/prisma-client.interface';
 import { NO_TRACING, type JobTracing } from '../tracing/job-tracing';
 import type { FailureSettler } from './failure-settler';
@@ -60,8 +60,8 @@ export class JobExecutor {
     this.slots.occupy(entry);
     entry.span = this.tracing.process(job);
     const handler = this.handlers.get(job.type);
-    if (job.attempt > job.maxAttempts) return void this.settleFailure(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) });
-    if (!handler) return void this.settleFailure(entry, { message: NO_HANDLER_AT_RUN(job.type) });
+    if (job.attempt > job.maxAttempts) return void this.settleFailure(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) }, undefined, undefined, undefined, 'lease-expired');
+    if (!handler) return void this.settleFailure(entry, { message: NO_HANDLER_AT_RUN(job.type) }, undefined, undefined, undefined, 'no-handler');
     const outcome = handler.payload ? this.checked(handler, job.payload).then((payload) => this.call(entry, handler, payload)) : this.call(entry, handler, job.payload);
     outcome.then(
       () => this.succeeded(entry),
@@ -142,29 +142,34 @@ export class JobExecutor {
         entry.span?.abandoned('relinquished', thrown);
         return this.slots.close(entry);
       }
-      if (thrown instanceof PayloadRejected) return void this.settleFailure(entry, { message: thrown.message }, undefined, undefined, thrown);
+      if (thrown instanceof PayloadRejected) return void this.settleFailure(entry, { message: thrown.message }, undefined, undefined, thrown, 'invalid-payload');
       const { job } = entry;
       const error = toJobError(thrown);
       const durationMs = Date.now() - entry.startedAt;
-      if (thrown instanceof NonRetryableJobError || job.attempt >= job.maxAttempts) return void this.settleFailure(entry, error, durationMs, undefined, thrown);
+      if (thrown instanceof NonRetryableJobError) return void this.settleFailure(entry, error, durationMs, undefined, thrown, 'non-retryable');
+      if (job.attempt >= job.maxAttempts) return void this.settleFailure(entry, error, durationMs, undefined, thrown);
       void this.settleFailure(entry, error, durationMs, this.retryDelay(job.attempt, handler), thrown);
     } catch (error) {
       this.unexpected(entry, error);
     }
   }
 
-  /** Settles a failure: a retry after `retryInMs`, or (without it) the move to the dead letters. `thrown`: what failed, for the span. */
+  /**
+   * Settles a failure: a retry after `retryInMs`, or (without it) the move to the dead letters with
+   * `reason`. `thrown`: what failed, for the span.
+   */
   private async settleFailure(
     entry: RunningJob,
     error: { message: string; stack?: string },
     durationMs?: number,
     retryInMs?: number,
     thrown: unknown = error,
+    reason: DeadLetterReason = 'failed',
   ): Promise<void> {
     entry.span?.failed(thrown, retryInMs);
     this.vacate(entry);
     try {
-      if (retryInMs === undefined) await this.failures.deadLetter(entry, error, durationMs);
+      if (retryInMs === undefined) await this.failures.deadLetter(entry, error, durationMs, reason);
       else await this.failures.retry(entry, retryInMs, error, durationMs!);
     } catch (thrown) {
       return this.unexpected(entry, thrown);

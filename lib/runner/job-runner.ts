@@ -1,7 +1,9 @@
+import { hostname } from 'node:os';
 import { RUNNER_STOPPED, SHUTDOWN_ABORT_REASON, SHUTDOWN_RELEASED } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
+import { claimToken, newInstanceKey } from '../store/claim-token';
 import type { JobStore } from '../store/job-store.interface';
 import type { TransactionClientLike } from '../store/prisma-client.interface';
 import { jobTracing, type JobTracing } from '../tracing/job-tracing';
@@ -9,10 +11,13 @@ import { backoffDelay } from './backoff';
 import { ClaimLoop } from './claim-loop';
 import { CompletionBatcher } from './completion-batcher';
 import { FailureSettler } from './failure-settler';
+import { Housekeeping } from './housekeeping';
 import { JobExecutor } from './job-executor';
 import { LeaseKeeper } from './lease-keeper';
 import { OutageLog, type RunnerLog } from './outage-log';
+import { excluded, PausedTypes } from './paused-types';
 import { byToken, type RunningJob } from './running-job';
+import { pausedTypesMaxAgeMs } from './runner-tuning';
 import { Slots } from './slots';
 import { WakeUp } from './wake-up';
 
@@ -58,6 +63,12 @@ export class JobRunner {
   readonly completions: CompletionBatcher;
   readonly leases: LeaseKeeper;
   readonly wakeUp: WakeUp;
+  /** This runner's key, carried by its claim tokens (see claim-token.ts). */
+  readonly instanceKey = newInstanceKey();
+  /** This runner's name in the jobs it holds (their `lockedBy`): `hostname:pid:key`. */
+  readonly instance = `${hostname()}:${process.pid}:${this.instanceKey}`;
+  private readonly paused: PausedTypes;
+  private readonly housekeeping: Housekeeping;
   private readonly outage: OutageLog;
   private readonly store: JobStore;
   private readonly handlers: HandlerLookup;
@@ -84,13 +95,21 @@ export class JobRunner {
       slotFreed: () => this.claims.slotFreed(),
       succeeded: (entry) => this.completions.add(entry),
     }, transaction && { run: transaction, complete: (tx, claim) => store.completeInTransaction(tx, claim) }, tracing);
+    // Paused types are read once per poll interval, not per claim: the claim statement stays as it is.
+    this.paused = new PausedTypes(store, pausedTypesMaxAgeMs(settings.pollIntervalMs), now);
+    this.housekeeping = new Housekeeping(store, { key: this.instanceKey, name: this.instance }, now);
+    const claim = (limit: number, token: string, paused: string[]) =>
+      store.claim({ limit, leaseMs, token, excludeTypes: excluded(this.slots.saturatedTypes(), paused) });
     this.claims = new ClaimLoop(settings, this.slots, {
       claim: (limit, token) =>
-        this.outage.run('claim jobs', () => store.claim({ limit, leaseMs, token, excludeTypes: this.slots.saturatedTypes() })),
+        this.outage.run('claim jobs', () => {
+          const paused = this.paused.current();
+          return Array.isArray(paused) ? claim(limit, token, paused) : paused.then((types) => claim(limit, token, types));
+        }),
       run: (job, token, sentAt) => this.executor.run(job, token, sentAt),
       release: (ids, token) => this.release(ids, token),
       claimedNothing: () => this.completions.claimedNothing(),
-    }, now);
+    }, now, () => claimToken(this.instanceKey));
     this.leases = new LeaseKeeper(store, leaseMs, () => this.slots.runningJobs(), this.outage, logger, now);
     this.wakeUp = new WakeUp(store, settings.pollIntervalMs, logger, () => void this.poll());
   }
@@ -116,6 +135,7 @@ export class JobRunner {
   }
 
   poll(): Promise<void> {
+    if (this.active) this.housekeeping.tick();
     return this.claims.poll();
   }
 

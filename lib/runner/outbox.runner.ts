@@ -64,6 +64,11 @@ export class OutboxRunner implements OnModuleInit, OnApplicationBootstrap, OnMod
     return this.runner?.inFlight ?? 0;
   }
 
+  /** This instance's name in the jobs it claims (their `lockedBy`: `hostname:pid:random`); undefined before the first start(). */
+  get instance(): string | undefined {
+    return this.runner?.instance;
+  }
+
   /** Starts polling (done on bootstrap unless `autoStart: false`). */
   start(): void {
     if (this.isRunning) return;

@@ -2,7 +2,23 @@
  * Dialect-neutral helpers for the stores: encoding a batch of new jobs as one JSON parameter,
  * ordering ids exactly, and turning raw rows (whose value types differ by driver) into the public shapes.
  */
-import type { ClaimedJob, DeadLetter, NewJob, PendingJob, QueueStats, TypeStats } from './job-store.interface';
+import type {
+  ClaimedJob,
+  DeadLetter,
+  DeadLetterReason,
+  HorizonHolder,
+  JobActionResult,
+  JobAttempt,
+  JobState,
+  NewJob,
+  PausedType,
+  PendingJob,
+  QueuedJob,
+  QueuedJobWithPayload,
+  QueueStats,
+  TypeStats,
+} from './job-store.interface';
+import { tokenTime } from './claim-token';
 
 /** One JSON array for a whole batch, so an insert of any size is one statement with one parameter. */
 export function encodeJobs(jobs: NewJob[]): string {
@@ -88,6 +104,8 @@ export function toDeadLetter(row: Row): DeadLetter {
     errorStack: (row.error_stack as string | null) ?? null,
     createdAt: toDate(row.created_at),
     failedAt: toDate(row.failed_at),
+    reason: ((row.reason as string | null | undefined) ?? 'failed') as DeadLetterReason,
+    replayOf: row.replay_of === null || row.replay_of === undefined ? null : String(row.replay_of),
   };
 }
 
@@ -126,4 +144,89 @@ export function lostClaims(claims: { id: string; token: string }[], held: Row[])
   const lost = new Set<string>();
   for (const { id, token } of claims) if (!found.has(`${id}:${token}`)) lost.add(`${id}:${token}`);
   return lost;
+}
+
+const orNull = <T>(value: unknown, map: (value: unknown) => T): T | null => (value === null || value === undefined ? null : map(value));
+const toNumber = (value: unknown): number => Number(value);
+
+/** A job of the operator's console; `state` comes from the statement (the database's clock decides). */
+export function toQueuedJob(row: Row): QueuedJob {
+  return {
+    id: String(row.id),
+    type: row.type as string,
+    state: row.state as JobState,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.max_attempts),
+    priority: Number(row.priority),
+    orderingKey: (row.ordering_key as string | null) ?? null,
+    dedupKey: (row.dedup_key as string | null) ?? null,
+    runAt: toDate(row.run_at),
+    lastError: (row.last_error as string | null) ?? null,
+    lockedUntil: orNull(row.locked_until, toDate),
+    lockedBy: (row.locked_by as string | null) ?? null,
+    claimedAt: tokenTime(row.claim_token as string | null),
+    replayOf: orNull(row.replay_of, String),
+    createdAt: toDate(row.created_at),
+  };
+}
+
+export function toQueuedJobWithPayload(row: Row): QueuedJobWithPayload {
+  return { ...toQueuedJob(row), payload: toPayload(row.payload) };
+}
+
+export function toAttempt(row: Row): JobAttempt {
+  return {
+    jobId: String(row.run_job_id),
+    attempt: Number(row.attempt),
+    errorMessage: row.error_message as string,
+    errorStack: (row.error_stack as string | null) ?? null,
+    failedAt: toDate(row.failed_at),
+  };
+}
+
+export function toPausedType(row: Row): PausedType {
+  return { type: row.type as string, pausedAt: toDate(row.paused_at) };
+}
+
+/**
+ * The outcome of an all-or-nothing action on queued jobs, from the rows the action found (locked)
+ * and the ids that exist at all: an id that exists but was not found locked is held by a claim or
+ * a settle under way, so it counts as running.
+ */
+export function classifyJobs(ids: string[], locked: Row[], existing: Row[]): Omit<JobActionResult, 'done' | 'unchanged'> & { found: Row[] } {
+  const byId = new Map(locked.map((row) => [String(row.id), row]));
+  const exists = new Set(existing.map((row) => String(row.id)));
+  const running: string[] = [];
+  const missing: string[] = [];
+  for (const id of ids) {
+    const row = byId.get(id);
+    if (!row) (exists.has(id) ? running : missing).push(id);
+    else if (isTrue(row.running)) running.push(id);
+  }
+  return { running, missing, found: locked };
+}
+
+/** A boolean as drivers return it: true, 1, 1n, '1', 't'. */
+export function isTrue(value: unknown): boolean {
+  return value === true || value === 1 || value === 1n || value === '1' || value === 't';
+}
+
+/** A number or null (drivers return counts and sizes as numbers, bigints or strings). */
+export function toCount(value: unknown): number | null {
+  return orNull(value, toNumber);
+}
+
+export function toHorizonHolder(row: Row, kind: HorizonHolder['kind']): HorizonHolder {
+  return {
+    kind,
+    id: String(row.id),
+    ageMs: toCount(row.age_ms),
+    xminAge: toCount(row.xmin_age),
+    startedAt: orNull(row.started_at, toDate),
+    state: (row.state as string | null | undefined) ?? null,
+    user: (row.user_name as string | null | undefined) ?? null,
+    application: (row.application as string | null | undefined) ?? null,
+    database: (row.database_name as string | null | undefined) ?? null,
+    query: (row.query as string | null | undefined) ?? null,
+  };
 }

@@ -36,3 +36,11 @@ export function headOfOrderingKey(q: Quote, alias: string): string {
 export function claimOrder(q: Quote, alias: string): string {
   return `${column(q, alias, 'priority')} DESC, ${column(q, alias, 'run_at')}, ${column(q, alias, 'id')}`;
 }
+
+/**
+ * A queued job's state, on the database's clock: `running` while a live lease holds it, else `due`
+ * once run_at has passed, else `scheduled` (delayed, or waiting to retry).
+ */
+export function jobState(q: Quote, now: string, alias?: string): string {
+  return `CASE WHEN ${column(q, alias, 'locked_until')} > ${now} THEN 'running' WHEN ${column(q, alias, 'run_at')} <= ${now} THEN 'due' ELSE 'scheduled' END`;
+}

@@ -25,7 +25,7 @@ eachDialect('JobStore contract', (dialect) => {
         transaction: (fn) => db.prisma.$transaction(fn, { maxWait: 30_000, timeout: 30_000 }),
         elapse: async (ms) => void (await sleep(ms)),
         reset: async () => {
-          for (const table of ['doctor_job', 'doctor_job_dead_letter', 'doctor_job_schedule']) await db.execute(`DELETE FROM "${table}"`);
+          for (const table of ['doctor_job', 'doctor_job_dead_letter', 'doctor_job_schedule', 'doctor_job_attempt', 'doctor_job_paused_type', 'doctor_job_instance']) await db.execute(`DELETE FROM "${table}"`);
         },
         dispose: async () => {
           await store.close?.();

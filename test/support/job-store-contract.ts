@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { JobStore, NewJob } from '../../lib/store/job-store.interface';
+import { claimToken } from '../../lib/store/claim-token';
+import type { DeadLetterFilter, DeadLetterReason, JobStore, NewJob } from '../../lib/store/job-store.interface';
 import type { TransactionClientLike } from '../../lib/store/prisma-client.interface';
 
 /**
@@ -345,5 +346,229 @@ export function jobStoreContract(createHarness: () => Promise<JobStoreHarness>):
     const [letter] = await h.store.listDeadLetters({ limit: 10 });
     const [replayed] = await h.store.replayDeadLetters([letter.id]);
     expect(await claim(10)).toMatchObject([{ id: replayed, attempt: 1, traceContext: withState }]);
+  });
+  // ---- the operator's console ----
+
+  it('findJobs lists queued jobs by state (due, scheduled, running with its holder), type and keys, a page at a time; getJob shows one in full', async () => {
+    const [due, scheduled, keyed] = await insert(
+      job('a', { payload: '{"n":1}' }),
+      job('b', { delayMs: 60_000 }),
+      job('c', { orderingKey: 'ok-1', dedupKey: 'dk-1', priority: 5, payload: '{"n":3}' }),
+    );
+    // A runner's claim token names its instance (registered) and the time it claimed, on its clock: here the store's.
+    const claimedAt = (await pending())[0].createdAt;
+    await h.store.registerInstance('a1b2c3d4', 'host-1:42:a1b2c3d4');
+    await h.store.claim({ limit: 1, leaseMs: 60_000, token: claimToken('a1b2c3d4', claimedAt.getTime()) }); // c: priority 5
+    const all = await h.store.findJobs({ limit: 10 });
+    expect(all.map((j) => [j.id, j.type, j.state])).toEqual([
+      [due, 'a', 'due'],
+      [scheduled, 'b', 'scheduled'],
+      [keyed, 'c', 'running'],
+    ]);
+    const running = all[2];
+    expect(running).toMatchObject({ attempts: 1, maxAttempts: 3, priority: 5, orderingKey: 'ok-1', dedupKey: 'dk-1', lockedBy: 'host-1:42:a1b2c3d4', lastError: null, replayOf: null });
+    expect(running.claimedAt).toEqual(claimedAt);
+    expect(running.lockedUntil!.getTime() - claimedAt.getTime()).toBeGreaterThanOrEqual(59_000);
+    expect(all[0]).toMatchObject({ lockedBy: null, claimedAt: null, lockedUntil: null, orderingKey: null, dedupKey: null });
+    expect(all[1].runAt.getTime() - all[1].createdAt.getTime()).toBeGreaterThanOrEqual(59_000);
+
+    const ids = async (query: Partial<Parameters<JobStore['findJobs']>[0]>) => (await h.store.findJobs({ limit: 10, ...query })).map((j) => j.id);
+    expect(await ids({ state: 'due' })).toEqual([due]);
+    expect(await ids({ state: 'scheduled' })).toEqual([scheduled]);
+    expect(await ids({ state: 'running' })).toEqual([keyed]);
+    expect(await ids({ type: 'b' })).toEqual([scheduled]);
+    expect(await ids({ orderingKey: 'ok-1' })).toEqual([keyed]);
+    expect(await ids({ dedupKey: 'dk-1', state: 'running' })).toEqual([keyed]);
+    expect(await ids({ dedupKey: 'dk-1', state: 'due' })).toEqual([]);
+    expect(await ids({ limit: 2 })).toEqual([due, scheduled]);
+    expect(await ids({ limit: 2, after: scheduled })).toEqual([keyed]);
+
+    const full = await h.store.getJob(keyed);
+    expect(full).toMatchObject({ ...running, payload: { n: 3 } });
+    expect(await h.store.getJob('999999')).toBeNull();
+  });
+
+  it('names a running job’s holder from its claim token while the instance is registered; a token of another shape names none', async () => {
+    const [named, plain] = await insert(job('n'), job('p'));
+    const at = (await pending())[0].createdAt;
+    await h.store.registerInstance('0badcafe', 'worker-7:99:0badcafe');
+    await h.store.claim({ limit: 1, leaseMs: 60_000, token: claimToken('0badcafe', at.getTime()) });
+    await claim(1); // a plain random UUID
+    const holders = async () => (await h.store.findJobs({ limit: 10, state: 'running' })).map((j) => [j.id, j.lockedBy, j.claimedAt?.getTime() ?? null]);
+    expect(await holders()).toEqual([
+      [named, 'worker-7:99:0badcafe', at.getTime()],
+      [plain, null, null],
+    ]);
+    await h.store.registerInstance('0badcafe', 'worker-7:99:0badcafe'); // seen again: kept
+    expect(await h.store.pruneInstances(60_000)).toBe(0);
+    await h.elapse(100);
+    expect(await h.store.pruneInstances(50)).toBe(1); // gone: its jobs show no holder, the claim time stays
+    expect(await holders()).toEqual([
+      [named, null, at.getTime()],
+      [plain, null, null],
+    ]);
+  });
+
+  it('keeps every failed attempt with the job, its dead letter and its replays; deleting the dead letter deletes its history', async () => {
+    const [id] = await insert(job('mail', { maxAttempts: 3 }));
+    const fail = async (message: string, settle: 'retry' | 'dead', reason?: DeadLetterReason) => {
+      const token = randomUUID();
+      const [claimed] = await claim(1, 60_000, token);
+      if (settle === 'retry') expect(await h.store.retry(claimed.id, token, 0, { message, stack: `Error: ${message}\n    at handler` })).toBe(true);
+      else expect(await h.store.deadLetter(claimed.id, token, { message }, reason)).toBe(true);
+      return claimed.id;
+    };
+    await fail('one', 'retry');
+    expect(await h.store.listAttempts(id)).toMatchObject([{ jobId: id, attempt: 1, errorMessage: 'one', errorStack: 'Error: one\n    at handler' }]);
+    await fail('two', 'retry');
+    await fail('three', 'dead');
+    const history = await h.store.listAttempts(id);
+    expect(history.map((a) => [a.jobId, a.attempt, a.errorMessage])).toEqual([
+      [id, 1, 'one'],
+      [id, 2, 'two'],
+      [id, 3, 'three'],
+    ]);
+    expect(history.every((a) => a.failedAt instanceof Date)).toBe(true);
+    const [letter] = await h.store.listDeadLetters({ limit: 10 });
+    expect(letter).toMatchObject({ jobId: id, reason: 'failed', replayOf: null, attempts: 3, errorMessage: 'three' });
+
+    // Replayed: the new job carries the history, and a second dead letter adds to it.
+    const [replayed] = await h.store.replayDeadLetters([letter.id]);
+    expect(await h.store.getJob(replayed)).toMatchObject({ replayOf: id, attempts: 0 });
+    expect(await h.store.listAttempts(replayed)).toEqual(history);
+    expect(await h.store.listAttempts(id)).toEqual([]);
+    expect(await fail('four', 'dead', 'non-retryable')).toBe(replayed);
+    const [again] = await h.store.listDeadLetters({ limit: 10 });
+    expect(again).toMatchObject({ jobId: replayed, reason: 'non-retryable', replayOf: id, attempts: 1 });
+    expect((await h.store.listAttempts(replayed)).map((a) => [a.jobId, a.attempt, a.errorMessage])).toEqual([
+      [id, 1, 'one'],
+      [id, 2, 'two'],
+      [id, 3, 'three'],
+      [replayed, 1, 'four'],
+    ]);
+
+    expect(await h.store.deleteDeadLetters([again.id])).toBe(1);
+    expect(await h.store.listAttempts(replayed)).toEqual([]);
+  });
+
+  it('cancels queued jobs all or nothing: a running or unknown id changes nothing; cancelled jobs become dead letters with reason cancelled', async () => {
+    const [a, b, c] = await insert(job('a'), job('b', { delayMs: 60_000 }), job('c'));
+    await claim(1, 300); // a runs
+    const queued = async () => (await h.store.findJobs({ limit: 10 })).map((j) => j.id);
+
+    expect(await h.store.cancelJobs([b, a], 'no')).toEqual({ done: [], unchanged: [], running: [a], missing: [] });
+    expect(await h.store.cancelJobs([b, '999999'], 'no')).toEqual({ done: [], unchanged: [], running: [], missing: ['999999'] });
+    expect(await queued()).toEqual([a, b, c]);
+    expect(await h.store.listDeadLetters({ limit: 10 })).toEqual([]);
+
+    expect(await h.store.cancelJobs([c, b, c], 'Cancelled by a test')).toEqual({ done: [b, c], unchanged: [], running: [], missing: [] });
+    expect(await queued()).toEqual([a]);
+    const letters = await h.store.listDeadLetters({ limit: 10 });
+    expect(letters.map((l) => [l.jobId, l.type, l.reason, l.errorMessage, l.attempts])).toEqual([
+      [c, 'c', 'cancelled', 'Cancelled by a test', 0],
+      [b, 'b', 'cancelled', 'Cancelled by a test', 0],
+    ]);
+    expect(await h.store.countDeadLetters({ reason: 'cancelled' })).toBe(2);
+
+    await h.elapse(450); // a's worker died: its lease ran out, so it can be cancelled
+    expect(await h.store.cancelJobs([a], 'gone')).toMatchObject({ done: [a], running: [] });
+    expect(await h.store.cancelJobs([], 'nothing')).toEqual({ done: [], unchanged: [], running: [], missing: [] });
+    expect(await queued()).toEqual([]);
+  });
+
+  it('runJobsNow makes scheduled jobs (delayed, or waiting to retry) due now, all or nothing; due jobs stay as they are', async () => {
+    const [delayed, due, retrying, running] = await insert(job('d', { delayMs: 60_000 }), job('n'), job('r'), job('x', { delayMs: 60_000 }));
+    const token = randomUUID();
+    expect(await ids(claim(1, 60_000, token))).toEqual([due]);
+    expect(await h.store.release([due], token)).toBe(1);
+    const retryToken = randomUUID();
+    expect(await ids(claim(2, 60_000, retryToken))).toEqual([due, retrying]);
+    expect(await h.store.retry(retrying, retryToken, 60_000, { message: 'later' })).toBe(true);
+    expect(await h.store.release([due], retryToken)).toBe(1);
+    expect(await h.store.runJobsNow([running, '999999'])).toEqual({ done: [], unchanged: [], running: [], missing: ['999999'] });
+
+    expect(await h.store.runJobsNow([retrying, delayed, due])).toEqual({ done: [delayed, retrying], unchanged: [due], running: [], missing: [] });
+    expect((await h.store.findJobs({ limit: 10, state: 'due' })).map((j) => j.id)).toEqual([delayed, due, retrying]);
+    const claimed = await claim(10, 60_000);
+    expect(claimed.map((j) => j.id)).toEqual([delayed, due, retrying]);
+    expect(await h.store.runJobsNow([running, delayed])).toEqual({ done: [], unchanged: [], running: [delayed], missing: [] });
+    expect((await h.store.findJobs({ limit: 10, state: 'scheduled' })).map((j) => j.id)).toEqual([running]);
+  });
+
+  it('counts, lists, replays and deletes dead letters by filter: type, reason, failed before and after', async () => {
+    const [a1, a2, b1] = await insert(job('a'), job('a'), job('b'));
+    const token = randomUUID();
+    await claim(3, 60_000, token);
+    expect(await h.store.deadLetter(a1, token, { message: 'a1' })).toBe(true);
+    await h.elapse(50);
+    expect(await h.store.deadLetter(a2, token, { message: 'a2' }, 'no-handler')).toBe(true);
+    await h.elapse(50);
+    expect(await h.store.deadLetter(b1, token, { message: 'b1' })).toBe(true);
+    const [l3, l2, l1] = await h.store.listDeadLetters({ limit: 10 });
+    expect([l1.jobId, l2.jobId, l3.jobId]).toEqual([a1, a2, b1]);
+    expect(l1.failedAt.getTime()).toBeLessThan(l2.failedAt.getTime());
+
+    const count = (filter: DeadLetterFilter) => h.store.countDeadLetters(filter);
+    expect(await count({})).toBe(3);
+    expect(await count({ type: 'a' })).toBe(2);
+    expect(await count({ reason: 'no-handler' })).toBe(1);
+    expect(await count({ type: 'a', reason: 'failed' })).toBe(1);
+    expect(await count({ failedBefore: l2.failedAt })).toBe(1);
+    expect(await count({ failedAfter: l2.failedAt })).toBe(2);
+    expect(await count({ failedAfter: l2.failedAt, failedBefore: l3.failedAt })).toBe(1);
+    expect(await count({ type: 'zzz' })).toBe(0);
+    expect((await h.store.listDeadLetters({ limit: 10, reason: 'failed' })).map((l) => l.jobId)).toEqual([b1, a1]);
+    expect((await h.store.listDeadLetters({ limit: 10, failedBefore: l3.failedAt, type: 'a' })).map((l) => l.jobId)).toEqual([a2, a1]);
+
+    const [replayed] = await h.store.replayDeadLettersMatching({ type: 'a', reason: 'failed' });
+    expect(await h.store.getJob(replayed)).toMatchObject({ type: 'a', replayOf: a1, state: 'due' });
+    expect(await h.store.listAttempts(replayed)).toMatchObject([{ jobId: a1, errorMessage: 'a1' }]);
+    expect(await h.store.replayDeadLettersMatching({ type: 'zzz' })).toEqual([]);
+    expect(await h.store.deleteDeadLettersMatching({ reason: 'cancelled' })).toBe(0);
+    expect(await h.store.deleteDeadLettersMatching({ failedAfter: l2.failedAt })).toBe(2);
+    expect(await count({})).toBe(0);
+    expect(await h.store.listAttempts(a2)).toEqual([]);
+  });
+
+  it('pauses and resumes job types: each listed with when it was paused; pausing twice or resuming what is not paused changes nothing', async () => {
+    expect(await h.store.listPausedTypes()).toEqual([]);
+    expect(await h.store.pauseType('mail')).toBe(true);
+    expect(await h.store.pauseType('mail')).toBe(false);
+    expect(await h.store.pauseType('aaa')).toBe(true);
+    const paused = await h.store.listPausedTypes();
+    expect(paused.map((p) => p.type)).toEqual(['aaa', 'mail']);
+    expect(paused.every((p) => p.pausedAt instanceof Date)).toBe(true);
+    expect(await h.store.resumeType('mail')).toBe(true);
+    expect(await h.store.resumeType('mail')).toBe(false);
+    expect((await h.store.listPausedTypes()).map((p) => p.type)).toEqual(['aaa']);
+  });
+
+  it('pruneAttempts deletes the history of jobs that succeeded after failing, and keeps that of queued jobs, dead letters and replays', async () => {
+    const [succeeded, retrying, dead] = await insert(job('s'), job('r'), job('d'));
+    const first = randomUUID();
+    await claim(3, 60_000, first);
+    for (const id of [succeeded, retrying]) expect(await h.store.retry(id, first, 0, { message: `failed ${id}` })).toBe(true);
+    expect(await h.store.deadLetter(dead, first, { message: 'dead' })).toBe(true);
+    const second = randomUUID();
+    expect(await ids(claim(1, 60_000, second))).toEqual([succeeded]);
+    expect(await h.store.complete([{ id: succeeded, token: second }])).toEqual(new Set());
+    const [letter] = await h.store.listDeadLetters({ limit: 10 });
+
+    expect(await h.store.pruneAttempts(100)).toBe(1);
+    expect(await h.store.listAttempts(succeeded)).toEqual([]);
+    expect(await h.store.listAttempts(retrying)).toHaveLength(1);
+    expect(await h.store.listAttempts(dead)).toHaveLength(1);
+    const [replayed] = await h.store.replayDeadLetters([letter.id]);
+    expect(await h.store.pruneAttempts(100)).toBe(0);
+    expect(await h.store.listAttempts(replayed)).toHaveLength(1);
+  });
+
+  it('diagnose describes the job table', async () => {
+    await insert(job(), job());
+    const report = await h.store.diagnose();
+    expect(report.dialect).toBe(h.store.dialect);
+    const table = report.tables.find((t) => t.table === 'doctor_job');
+    expect(table).toBeDefined();
+    expect(Array.isArray(report.unavailable)).toBe(true);
   });
 }

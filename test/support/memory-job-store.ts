@@ -1,6 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, NewJob, PendingJob, QueueStats } from '../../lib/store/job-store.interface';
+import type {
+  Claim,
+  ClaimedJob,
+  ClaimParams,
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterQuery,
+  DeadLetterReason,
+  InsertOptions,
+  JobActionResult,
+  JobAttempt,
+  JobError,
+  JobQuery,
+  JobStore,
+  NewJob,
+  PausedType,
+  PendingJob,
+  QueuedJob,
+  QueuedJobWithPayload,
+  QueueStats,
+  StoreDiagnostics,
+} from '../../lib/store/job-store.interface';
 import type { TransactionClientLike } from '../../lib/store/prisma-client.interface';
+import { tokenInstanceKey, tokenTime } from '../../lib/store/claim-token';
 import { compareIds } from '../../lib/store/rows';
 
 /**
@@ -23,6 +45,8 @@ export interface MemoryJobRow {
   orderingKey: string | null; dedupKey: string | null; lastError: string | null; createdAt: number;
   /** Due from; the lease (null when not claimed); the token of the claim that holds the job. */
   runAt: number; lockedUntil: number | null; claimToken: string | null;
+  /** The job whose dead letter it replays. */
+  replayOf: string | null;
   /** The enqueue's trace context (null: not traced). */
   traceContext: string | null;
 }
@@ -30,7 +54,13 @@ export interface MemoryJobRow {
 /** A row of the dead-letter table (its own id sequence); times in ms since epoch. */
 export type MemoryDeadLetterRow = Pick<MemoryJobRow, 'type' | 'payload' | 'attempts' | 'maxAttempts' | 'priority' | 'orderingKey' | 'createdAt' | 'traceContext'> & {
   id: string; jobId: string; errorMessage: string; errorStack: string | null; failedAt: number;
+  reason: DeadLetterReason; replayOf: string | null;
 };
+
+/** A row of the attempt history: `jobId` the job (or dead letter's jobId) it belongs to, `runJobId` the id it ran as. */
+export interface MemoryAttemptRow {
+  id: string; jobId: string; runJobId: string; attempt: number; errorMessage: string; errorStack: string | null; failedAt: number;
+}
 
 export type JobStoreMethod = Exclude<keyof JobStore, 'dialect'>;
 
@@ -72,6 +102,12 @@ export class MemoryJobStore implements JobStore {
 
   private readonly jobs = new Map<string, MemoryJobRow>();
   private readonly deadLetters = new Map<string, MemoryDeadLetterRow>();
+  private readonly attempts: MemoryAttemptRow[] = [];
+  private attemptSequence = 0;
+  /** Paused job types and since when. */
+  private readonly paused = new Map<string, number>();
+  /** Runner instances by key: name, last seen. */
+  private readonly instances = new Map<string, { name: string; seenAt: number }>();
   private readonly ticks = new Map<string, number>();
   private jobSequence = 0;
   private deadLetterSequence = 0;
@@ -239,21 +275,37 @@ export class MemoryJobStore implements JobStore {
   /** If the token holds: due again after delayMs, lease dropped, error recorded (attempt kept). */
   retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
     const update = { runAt: this.clock.now() + Math.round(delayMs), lockedUntil: null, claimToken: null, lastError: error.message };
-    return this.run('retry', [id, token, delayMs, error], () => this.updateHeld([id], token, (job) => Object.assign(job, update)).length > 0);
+    return this.run('retry', [id, token, delayMs, error], () =>
+      this.updateHeld([id], token, (job) => {
+        this.recordAttempt(job, error);
+        Object.assign(job, update);
+      }).length > 0,
+    );
   }
 
-  /** If the token holds: moves the job to the dead letters. */
-  deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
-    return this.run('deadLetter', [id, token, error], () => {
+  /** If the token holds: moves the job to the dead letters, the failed attempt into its history. */
+  deadLetter(id: string, token: string, error: JobError, reason: DeadLetterReason = 'failed'): Promise<boolean> {
+    return this.run('deadLetter', [id, token, error, reason], () => {
       const job = this.held(id, token);
       if (!job) return false;
-      this.jobs.delete(id);
-      const { type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, traceContext } = job;
-      const deadId = String(++this.deadLetterSequence);
-      const failure = { errorMessage: error.message, errorStack: error.stack ?? null, failedAt: this.clock.now() };
-      this.deadLetters.set(deadId, { id: deadId, jobId: id, type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, traceContext, ...failure });
+      this.recordAttempt(job, error);
+      this.toDeadLetters(job, { message: error.message, stack: error.stack }, reason);
       return true;
     });
+  }
+
+  /** Moves a queued job to the dead letters (its history stays keyed by its id, the dead letter's jobId). */
+  private toDeadLetters(job: MemoryJobRow, error: JobError, reason: DeadLetterReason): void {
+    const { id, type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, traceContext, replayOf } = job;
+    this.jobs.delete(id);
+    const deadId = String(++this.deadLetterSequence);
+    const failure = { errorMessage: error.message, errorStack: error.stack ?? null, failedAt: this.clock.now() };
+    this.deadLetters.set(deadId, { id: deadId, jobId: id, type, payload, attempts, maxAttempts, priority, orderingKey, createdAt, traceContext, ...failure, reason, replayOf });
+  }
+
+  private recordAttempt(job: MemoryJobRow, error: JobError): void {
+    const failedAt = this.clock.now();
+    this.attempts.push({ id: String(++this.attemptSequence), jobId: job.id, runJobId: job.id, attempt: job.attempts, errorMessage: error.message, errorStack: error.stack ?? null, failedAt });
   }
 
   /** Pushes the lease of the jobs the token holds; returns their ids. */
@@ -271,7 +323,7 @@ export class MemoryJobStore implements JobStore {
   listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
     return this.run('listDeadLetters', [query], () =>
       [...this.deadLetters.values()]
-        .filter((row) => (query.type === undefined || row.type === query.type) && (query.before === undefined || compareIds(row.id, query.before) < 0))
+        .filter((row) => matches(row, query) && (query.before === undefined || compareIds(row.id, query.before) < 0))
         .sort((a, b) => compareIds(b.id, a.id))
         .slice(0, query.limit)
         .map(toDeadLetter),
@@ -282,21 +334,180 @@ export class MemoryJobStore implements JobStore {
     return this.run('getDeadLetter', [id], () => (this.deadLetters.has(id) ? toDeadLetter(this.deadLetters.get(id)!) : null));
   }
 
-  /** New jobs, due now with 0 attempts, in dead-letter id order; the dead letters go. */
+  /** New jobs, due now with 0 attempts, in dead-letter id order; the dead letters go, their history moves to the new jobs. */
   replayDeadLetters(ids: string[]): Promise<string[]> {
-    return this.run('replayDeadLetters', [ids], () => {
-      const moved = [...new Set(ids)].flatMap((id) => this.deadLetters.get(id) ?? []).sort(byId);
-      return moved.map(({ id, type, payload, maxAttempts, priority, orderingKey, traceContext }) => {
-        this.deadLetters.delete(id);
-        const row = this.newRow({ type, payload, maxAttempts, priority, orderingKey, traceContext }, this.clock.now());
-        this.jobs.set(row.id, row);
-        return row.id;
-      });
+    return this.run('replayDeadLetters', [ids], () => this.replay(ids));
+  }
+
+  private replay(ids: string[]): string[] {
+    const moved = [...new Set(ids)].flatMap((id) => this.deadLetters.get(id) ?? []).sort(byId);
+    return moved.map(({ id, jobId, type, payload, maxAttempts, priority, orderingKey, traceContext }) => {
+      this.deadLetters.delete(id);
+      const row = this.newRow({ type, payload, maxAttempts, priority, orderingKey, traceContext, replayOf: jobId }, this.clock.now());
+      this.jobs.set(row.id, row);
+      for (const attempt of this.attempts) if (attempt.jobId === jobId) attempt.jobId = row.id;
+      return row.id;
     });
   }
 
   deleteDeadLetters(ids: string[]): Promise<number> {
-    return this.run('deleteDeadLetters', [ids], () => [...new Set(ids)].filter((id) => this.deadLetters.delete(id)).length);
+    return this.run('deleteDeadLetters', [ids], () => this.remove(ids));
+  }
+
+  private remove(ids: string[]): number {
+    const gone = [...new Set(ids)].flatMap((id) => this.deadLetters.get(id) ?? []);
+    for (const letter of gone) this.deadLetters.delete(letter.id);
+    const jobIds = new Set(gone.map((letter) => letter.jobId));
+    this.attempts.splice(0, this.attempts.length, ...this.attempts.filter((attempt) => !jobIds.has(attempt.jobId)));
+    return gone.length;
+  }
+
+  // ---- the operator's console ----
+
+  /** Committed jobs by state (on the manual clock) and keys, in id order after `after`. */
+  findJobs(query: JobQuery): Promise<QueuedJob[]> {
+    return this.run('findJobs', [query], () =>
+      [...this.jobs.values()]
+        .sort(byId)
+        .map((row) => this.toQueuedJob(row))
+        .filter(
+          (job) =>
+            (query.state === undefined || job.state === query.state) &&
+            (query.type === undefined || job.type === query.type) &&
+            (query.orderingKey === undefined || job.orderingKey === query.orderingKey) &&
+            (query.dedupKey === undefined || job.dedupKey === query.dedupKey) &&
+            (query.after === undefined || compareIds(job.id, query.after) > 0),
+        )
+        .slice(0, query.limit),
+    );
+  }
+
+  getJob(id: string): Promise<QueuedJobWithPayload | null> {
+    return this.run('getJob', [id], () => {
+      const row = this.jobs.get(id);
+      return row ? { ...this.toQueuedJob(row), payload: structuredClone(row.payload) } : null;
+    });
+  }
+
+  listAttempts(jobId: string): Promise<JobAttempt[]> {
+    return this.run('listAttempts', [jobId], () =>
+      this.attempts
+        .filter((attempt) => attempt.jobId === jobId)
+        .map(({ runJobId, attempt, errorMessage, errorStack, failedAt }) => ({ jobId: runJobId, attempt, errorMessage, errorStack, failedAt: new Date(failedAt) })),
+    );
+  }
+
+  /** All or none: running (live lease, or locked by an open transactional delete) or missing ids change nothing. */
+  cancelJobs(ids: string[], message: string): Promise<JobActionResult> {
+    return this.run('cancelJobs', [ids, message], () =>
+      this.actOn(ids, (rows) => {
+        for (const row of rows) this.toDeadLetters(row, { message }, 'cancelled');
+        return { done: rows.map((row) => row.id), unchanged: [] };
+      }),
+    );
+  }
+
+  runJobsNow(ids: string[]): Promise<JobActionResult> {
+    return this.run('runJobsNow', [ids], () =>
+      this.actOn(ids, (rows) => {
+        const now = this.clock.now();
+        const scheduled = rows.filter((row) => row.runAt > now);
+        for (const row of scheduled) row.runAt = now;
+        return { done: scheduled.map((row) => row.id), unchanged: rows.filter((row) => !scheduled.includes(row)).map((row) => row.id) };
+      }),
+    );
+  }
+
+  countDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    return this.run('countDeadLetters', [filter], () => [...this.deadLetters.values()].filter((row) => matches(row, filter)).length);
+  }
+
+  replayDeadLettersMatching(filter: DeadLetterFilter): Promise<string[]> {
+    return this.run('replayDeadLettersMatching', [filter], () => this.replay(this.matching(filter)));
+  }
+
+  deleteDeadLettersMatching(filter: DeadLetterFilter): Promise<number> {
+    return this.run('deleteDeadLettersMatching', [filter], () => this.remove(this.matching(filter)));
+  }
+
+  pauseType(type: string): Promise<boolean> {
+    return this.run('pauseType', [type], () => !this.paused.has(type) && !!this.paused.set(type, this.clock.now()));
+  }
+
+  resumeType(type: string): Promise<boolean> {
+    return this.run('resumeType', [type], () => this.paused.delete(type));
+  }
+
+  listPausedTypes(): Promise<PausedType[]> {
+    return this.run('listPausedTypes', [], () => [...this.paused].sort(([a], [b]) => (a < b ? -1 : 1)).map(([type, at]) => ({ type, pausedAt: new Date(at) })));
+  }
+
+  registerInstance(key: string, name: string): Promise<void> {
+    return this.run('registerInstance', [key, name], () => void this.instances.set(key, { name, seenAt: this.clock.now() }));
+  }
+
+  pruneInstances(maxAgeMs: number): Promise<number> {
+    return this.run('pruneInstances', [maxAgeMs], () => {
+      const old = [...this.instances].filter(([, instance]) => instance.seenAt < this.clock.now() - maxAgeMs);
+      for (const [key] of old) this.instances.delete(key);
+      return old.length;
+    });
+  }
+
+  /** History rows whose job is neither queued nor a dead letter. */
+  pruneAttempts(limit: number): Promise<number> {
+    return this.run('pruneAttempts', [limit], () => {
+      const letters = new Set([...this.deadLetters.values()].map((letter) => letter.jobId));
+      const orphans = this.attempts.filter((attempt) => !this.jobs.has(attempt.jobId) && !letters.has(attempt.jobId)).slice(0, limit);
+      this.attempts.splice(0, this.attempts.length, ...this.attempts.filter((attempt) => !orphans.includes(attempt)));
+      return orphans.length;
+    });
+  }
+
+  diagnose(): Promise<StoreDiagnostics> {
+    return this.run('diagnose', [], () => ({
+      dialect: this.dialect,
+      tables: [
+        { table: 'doctor_job', rows: this.jobs.size, deadRows: 0, tableBytes: null, indexBytes: null, freeBytes: null, lastVacuum: null, lastAutovacuum: null, indexes: [] },
+      ],
+      oldestHorizonHolder: null,
+      unavailable: ['sizes: an in-memory store has none'],
+    }));
+  }
+
+  /** Attempt history rows (copies), for tests. */
+  attemptRows(): MemoryAttemptRow[] {
+    return this.attempts.map((row) => ({ ...row }));
+  }
+
+  private matching(filter: DeadLetterFilter): string[] {
+    return [...this.deadLetters.values()].filter((row) => matches(row, filter)).map((row) => row.id);
+  }
+
+  private actOn(ids: string[], act: (rows: MemoryJobRow[]) => Pick<JobActionResult, 'done' | 'unchanged'>): JobActionResult {
+    const unique = [...new Set(ids)];
+    const now = this.clock.now();
+    const missing = unique.filter((id) => !this.jobs.has(id));
+    const running = unique.filter((id) => {
+      const row = this.jobs.get(id);
+      return row !== undefined && (this.rowLocks.has(id) || (row.lockedUntil !== null && row.lockedUntil > now));
+    });
+    if (missing.length || running.length || unique.length === 0) return { done: [], unchanged: [], running, missing };
+    const { done, unchanged } = act(unique.map((id) => this.jobs.get(id)!).sort(byId));
+    return { done: done.sort(compareIds), unchanged: unchanged.sort(compareIds), running: [], missing: [] };
+  }
+
+  private toQueuedJob(row: MemoryJobRow): QueuedJob {
+    const now = this.clock.now();
+    const { id, type, attempts, maxAttempts, priority, orderingKey, dedupKey, lastError, replayOf } = row;
+    const key = tokenInstanceKey(row.claimToken);
+    const lockedBy = (key && this.instances.get(key)?.name) ?? null;
+    const state = row.lockedUntil !== null && row.lockedUntil > now ? 'running' : row.runAt <= now ? 'due' : 'scheduled';
+    const date = (ms: number | null) => (ms === null ? null : new Date(ms));
+    return {
+      id, type, state, attempts, maxAttempts, priority, orderingKey, dedupKey, lastError, lockedBy, replayOf,
+      runAt: new Date(row.runAt), lockedUntil: date(row.lockedUntil), claimedAt: tokenTime(row.claimToken), createdAt: new Date(row.createdAt),
+    };
   }
 
   /** The type's last cron tick; with `init`, recorded if there is none. */
@@ -366,7 +577,7 @@ export class MemoryJobStore implements JobStore {
   /** A fresh row with the next id of the sequence; `payload` already parsed. */
   private newRow(job: NewRow, runAt: number): MemoryJobRow {
     const { type, payload, maxAttempts, priority } = job;
-    const fresh = { attempts: 0, lockedUntil: null, claimToken: null, lastError: null, createdAt: this.clock.now() };
+    const fresh = { attempts: 0, lockedUntil: null, claimToken: null, lastError: null, createdAt: this.clock.now(), replayOf: job.replayOf ?? null };
     const { orderingKey = null, dedupKey = null, traceContext = null } = job;
     return { id: String(++this.jobSequence), type, payload, maxAttempts, priority, orderingKey, dedupKey, runAt, traceContext, ...fresh };
   }
@@ -398,7 +609,17 @@ export class MemoryJobStore implements JobStore {
   }
 }
 
-type NewRow = Pick<MemoryJobRow, 'type' | 'payload' | 'maxAttempts' | 'priority'> & { orderingKey?: string | null; dedupKey?: string; traceContext?: string | null };
+type NewRow = Pick<MemoryJobRow, 'type' | 'payload' | 'maxAttempts' | 'priority'> & { orderingKey?: string | null; dedupKey?: string; traceContext?: string | null; replayOf?: string };
+
+/** Whether a dead letter matches a DeadLetterFilter. */
+function matches(row: MemoryDeadLetterRow, filter: DeadLetterFilter): boolean {
+  return (
+    (filter.type === undefined || row.type === filter.type) &&
+    (filter.reason === undefined || row.reason === filter.reason) &&
+    (filter.failedBefore === undefined || row.failedAt < filter.failedBefore.getTime()) &&
+    (filter.failedAfter === undefined || row.failedAt >= filter.failedAfter.getTime())
+  );
+}
 
 /** Due: its time has come and no live lease holds it. */
 function isDue(job: MemoryJobRow, now: number): boolean {
@@ -410,6 +631,6 @@ function byId(a: { id: string }, b: { id: string }): number {
 }
 
 function toDeadLetter(row: MemoryDeadLetterRow): DeadLetter {
-  const { id, jobId, type, payload, attempts, maxAttempts, errorMessage, errorStack, createdAt, failedAt } = row;
-  return { id, jobId, type, payload: structuredClone(payload), attempts, maxAttempts, errorMessage, errorStack, createdAt: new Date(createdAt), failedAt: new Date(failedAt) };
+  const { id, jobId, type, payload, attempts, maxAttempts, errorMessage, errorStack, createdAt, failedAt, reason, replayOf } = row;
+  return { id, jobId, type, payload: structuredClone(payload), attempts, maxAttempts, errorMessage, errorStack, createdAt: new Date(createdAt), failedAt: new Date(failedAt), reason, replayOf };
 }

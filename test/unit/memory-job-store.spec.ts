@@ -223,7 +223,7 @@ describe('MemoryJobStore', () => {
     expect(store.rows()).toEqual([]);
     expect(await store.getDeadLetter('1')).toEqual({
       ...{ id: '1', jobId: '1', type: 'mail', payload: { n: 1 }, attempts: 1, maxAttempts: 3 },
-      ...{ errorMessage: 'fail 1', errorStack: 'at x', createdAt: new Date(createdAt), failedAt: new Date(clock.now()) },
+      ...{ errorMessage: 'fail 1', errorStack: 'at x', createdAt: new Date(createdAt), failedAt: new Date(clock.now()), reason: 'failed', replayOf: null },
     });
     expect(await store.getDeadLetter('9')).toBeNull();
     const list = async (query: { type?: string; before?: string; limit: number }) => (await store.listDeadLetters(query)).map((d) => d.id);

@@ -3,9 +3,26 @@
  * statements and decodes their rows. Claims lock rows with FOR UPDATE SKIP LOCKED in a
  * transaction of their own; the runner's writes are retried on InnoDB deadlocks. No LISTEN/NOTIFY: the runner polls.
  */
-import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from '../job-store.interface';
+import type {
+  Claim,
+  ClaimedJob,
+  ClaimParams,
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterQuery,
+  DeadLetterReason,
+  JobActionResult,
+  JobError,
+  JobQuery,
+  JobStore,
+  NewJob,
+  PendingJob,
+  QueuedJob,
+  StoreDiagnostics,
+  TableDiagnostics,
+} from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { compareIds, encodeJobs, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import * as sql from './mariadb.sql';
 
@@ -57,11 +74,17 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
-    return retryOnDeadlock(async () => (await this.execute(sql.retry, Math.round(delayMs), error.message, id, token)) > 0);
+    return retryOnDeadlock(() =>
+      this.transaction(async (tx) => {
+        if ((await tx.$executeRawUnsafe(sql.retry.update, Math.round(delayMs), error.message, id, token)) === 0) return false;
+        await tx.$executeRawUnsafe(sql.retry.history, error.message, error.stack ?? null, id);
+        return true;
+      }),
+    );
   }
 
-  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
-    return retryOnDeadlock(() => this.moveToDeadLetters(sql.deadLetter, id, token, error));
+  async deadLetter(id: string, token: string, error: JobError, reason: DeadLetterReason = 'failed'): Promise<boolean> {
+    return retryOnDeadlock(() => this.moveToDeadLetters(sql.deadLetter, id, token, error, reason));
   }
 
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
@@ -83,14 +106,89 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
-    const type = query.type ?? null;
     const before = query.before ?? null;
-    return (await this.query(sql.listDeadLetters, type, type, before, before, query.limit)).map(toDeadLetter);
+    return (await this.query(sql.listDeadLetters, ...filterParams(query), before, before, query.limit)).map(toDeadLetter);
+  }
+
+  async deleteDeadLetters(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return retryOnDeadlock(() => this.deleteWithHistory(sql.deleteDeadLetters, ids));
+  }
+
+  async findJobs(query: JobQuery): Promise<QueuedJob[]> {
+    const twice = (value: string | undefined) => [value ?? null, value ?? null];
+    const { state, type, orderingKey, dedupKey, after, limit } = query;
+    const rows = await this.query(sql.findJobs, ...twice(state), ...twice(type), ...twice(orderingKey), ...twice(dedupKey), ...twice(after), limit);
+    return rows.map(toQueuedJob);
+  }
+
+  cancelJobs(ids: string[], message: string): Promise<JobActionResult> {
+    return retryOnDeadlock(() =>
+      this.actOnQueued(sql.cancelJobs, ids, async (tx, rows) => {
+        const ids = rows.map((row) => String(row.id));
+        await tx.$executeRawUnsafe(sql.cancelJobs.copy, message, JSON.stringify(ids));
+        await tx.$executeRawUnsafe(sql.cancelJobs.remove(ids.length), ...ids);
+        return { done: sortIds(rows), unchanged: [] };
+      }),
+    );
+  }
+
+  runJobsNow(ids: string[]): Promise<JobActionResult> {
+    return retryOnDeadlock(() =>
+      this.actOnQueued(sql.runJobsNow, ids, (tx, rows) => this.makeDue(tx, rows, (due) => tx.$executeRawUnsafe(sql.runJobsNow.update(due.length), ...due))),
+    );
+  }
+
+  async countDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    return Number((await this.query(sql.countDeadLetters, ...filterParams(filter)))[0].count);
+  }
+
+  async replayDeadLettersMatching(filter: DeadLetterFilter): Promise<string[]> {
+    return retryOnDeadlock(() => this.moveToQueue(sql.replayDeadLetters, (tx) => this.selectDeadLetters(tx, filter)));
+  }
+
+  async deleteDeadLettersMatching(filter: DeadLetterFilter): Promise<number> {
+    return retryOnDeadlock(() => this.deleteWithHistory(sql.deleteDeadLetters, (tx) => this.selectDeadLetters(tx, filter)));
+  }
+
+  private async selectDeadLetters(tx: TransactionClientLike, filter: DeadLetterFilter): Promise<string[]> {
+    return (await tx.$queryRawUnsafe<Row[]>(sql.selectDeadLetters, ...filterParams(filter))).map((row) => String(row.id));
+  }
+
+  override async pruneAttempts(limit: number): Promise<number> {
+    return retryOnDeadlock(() => super.pruneAttempts(limit));
+  }
+
+  async diagnose(): Promise<StoreDiagnostics> {
+    const unavailable: string[] = [];
+    const { diagnose } = sql;
+    const tables = await this.figure('table sizes (information_schema.tables)', unavailable, diagnose.tables);
+    const indexes = await this.figure('index sizes (mysql.innodb_index_stats)', unavailable, diagnose.indexes);
+    const transaction = await this.figure('open transactions (information_schema.innodb_trx, needs the PROCESS privilege)', unavailable, diagnose.transaction);
+    const purge = await this.figure('purge backlog (information_schema.innodb_metrics)', unavailable, diagnose.purge);
+    const byTable = (row: Row): TableDiagnostics => ({
+      table: String(row.table),
+      rows: toCount(row.rows),
+      deadRows: null,
+      tableBytes: toCount(row.table_bytes),
+      indexBytes: toCount(row.index_bytes),
+      freeBytes: toCount(row.free_bytes),
+      lastVacuum: null,
+      lastAutovacuum: null,
+      indexes: (indexes ?? []).filter((index) => index.table === row.table).map((index) => ({ name: String(index.name), bytes: toCount(index.bytes) })),
+    });
+    return {
+      dialect: 'mysql',
+      tables: (tables ?? []).map(byTable),
+      oldestHorizonHolder: transaction === undefined ? undefined : transaction[0] ? toHorizonHolder(transaction[0], 'transaction') : null,
+      purgeBacklog: purge?.[0] ? toCount(purge[0].count) : null,
+      unavailable,
+    };
   }
 
   async replayDeadLetters(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    return this.moveToQueue(sql.replayDeadLetters, ids);
+    return retryOnDeadlock(() => this.moveToQueue(sql.replayDeadLetters, ids));
   }
 
   async claimTick(type: string, tick: Date, job: NewJob): Promise<string | null> {
@@ -128,4 +226,10 @@ async function retryOnDeadlock<T>(run: () => Promise<T>): Promise<T> {
 /** A UTC time as MariaDB's DATETIME(3) literal. */
 function mariadbTime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** A DeadLetterFilter as the statements' parameters: type, reason, failed before, failed after, each twice (NULL for any). */
+function filterParams(filter: DeadLetterFilter): unknown[] {
+  const values = [filter.type ?? null, filter.reason ?? null, filter.failedBefore ? mariadbTime(filter.failedBefore) : null, filter.failedAfter ? mariadbTime(filter.failedAfter) : null];
+  return values.flatMap((value) => [value, value]);
 }

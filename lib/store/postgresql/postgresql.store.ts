@@ -3,9 +3,28 @@
  * rows. The runner's statements go through `RunnerSql` (the store's own pg pool, or Prisma); the
  * rest through the app's Prisma client. Wakes runners with NOTIFY (see postgresql.connections.ts).
  */
-import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, InsertOptions, JobError, JobStore, ListenerEvents, NewJob, PendingJob } from '../job-store.interface';
+import type {
+  Claim,
+  ClaimedJob,
+  ClaimParams,
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterQuery,
+  DeadLetterReason,
+  InsertOptions,
+  JobActionResult,
+  JobError,
+  JobQuery,
+  JobStore,
+  ListenerEvents,
+  NewJob,
+  PendingJob,
+  QueuedJob,
+  StoreDiagnostics,
+  TableDiagnostics,
+} from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, sortIds, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { compareIds, encodeJobs, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import * as sql from './postgresql.sql';
@@ -131,11 +150,11 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
-    return (await this.runnerSql.count(sql.retry, [id, token, Math.round(delayMs), error.message])) > 0;
+    return (await this.runnerSql.count(sql.retry, [id, token, Math.round(delayMs), error.message, error.stack ?? null])) > 0;
   }
 
-  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
-    return (await this.runnerSql.count(sql.deadLetter, [id, token, error.message, error.stack ?? null])) > 0;
+  async deadLetter(id: string, token: string, error: JobError, reason: DeadLetterReason = 'failed'): Promise<boolean> {
+    return (await this.runnerSql.count(sql.deadLetter, [id, token, error.message, error.stack ?? null, reason])) > 0;
   }
 
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
@@ -150,8 +169,72 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
-    const rows = await this.query(sql.listDeadLetters, query.type ?? null, query.before ?? null, query.limit);
+    const rows = await this.query(sql.listDeadLetters, ...filterParams(query), query.before ?? null, query.limit);
     return rows.map(toDeadLetter);
+  }
+
+  async deleteDeadLetters(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return Number((await this.query(sql.deleteDeadLetters, JSON.stringify(ids)))[0].count);
+  }
+
+  async findJobs(query: JobQuery): Promise<QueuedJob[]> {
+    const { state, type, orderingKey, dedupKey, after, limit } = query;
+    const rows = await this.query(sql.findJobs, state ?? null, type ?? null, orderingKey ?? null, dedupKey ?? null, after ?? null, limit);
+    return rows.map(toQueuedJob);
+  }
+
+  cancelJobs(ids: string[], message: string): Promise<JobActionResult> {
+    return this.actOnQueued(sql.cancelJobs, ids, async (tx, rows) => {
+      const moved = await tx.$queryRawUnsafe<Row[]>(sql.cancelJobs.move, JSON.stringify(rows.map((row) => row.id)), message);
+      return { done: sortIds(moved), unchanged: [] };
+    });
+  }
+
+  runJobsNow(ids: string[]): Promise<JobActionResult> {
+    return this.actOnQueued(sql.runJobsNow, ids, (tx, rows) => this.makeDue(tx, rows, sql.runJobsNow.update));
+  }
+
+  async countDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    return Number((await this.query(sql.countDeadLetters, ...filterParams(filter)))[0].count);
+  }
+
+  async replayDeadLettersMatching(filter: DeadLetterFilter): Promise<string[]> {
+    return sortIds(await this.query(sql.replayDeadLettersMatching, ...filterParams(filter)));
+  }
+
+  async deleteDeadLettersMatching(filter: DeadLetterFilter): Promise<number> {
+    return Number((await this.query(sql.deleteDeadLettersMatching, ...filterParams(filter)))[0].count);
+  }
+
+  async diagnose(): Promise<StoreDiagnostics> {
+    const unavailable: string[] = [];
+    const { diagnose } = sql;
+    const [tables, indexes, session, slot, prepared] = [
+      await this.figure('table sizes', unavailable, diagnose.tables),
+      await this.figure('index sizes', unavailable, diagnose.indexes),
+      await this.figure('open transactions (pg_stat_activity)', unavailable, diagnose.session),
+      await this.figure('replication slots', unavailable, diagnose.slot),
+      await this.figure('prepared transactions', unavailable, diagnose.prepared),
+    ];
+    const byTable = (row: Row): TableDiagnostics => ({
+      table: String(row.table),
+      rows: toCount(row.rows),
+      deadRows: toCount(row.dead_rows),
+      tableBytes: toCount(row.table_bytes),
+      indexBytes: toCount(row.index_bytes),
+      freeBytes: null,
+      lastVacuum: row.last_vacuum ? toDate(row.last_vacuum) : null,
+      lastAutovacuum: row.last_autovacuum ? toDate(row.last_autovacuum) : null,
+      indexes: (indexes ?? []).filter((index) => index.table === row.table).map((index) => ({ name: String(index.name), bytes: toCount(index.bytes) })),
+    });
+    const holders = [
+      session?.[0] && toHorizonHolder(session[0], 'transaction'),
+      slot?.[0] && toHorizonHolder(slot[0], 'replication slot'),
+      prepared?.[0] && toHorizonHolder(prepared[0], 'prepared transaction'),
+    ];
+    const known = session !== undefined;
+    return { dialect: 'postgresql', tables: (tables ?? []).map(byTable), oldestHorizonHolder: known ? this.oldestHolder(holders) : undefined, unavailable };
   }
 
   async replayDeadLetters(ids: string[]): Promise<string[]> {
@@ -174,4 +257,9 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     const rows = await this.query(sql.listJobs, query.type ?? null, query.limit);
     return rows.map(toPendingJob);
   }
+}
+
+/** A DeadLetterFilter as the statements' four parameters: type, reason, failed before, failed after (ISO text; NULL for any). */
+function filterParams(filter: DeadLetterFilter): unknown[] {
+  return [filter.type ?? null, filter.reason ?? null, filter.failedBefore?.toISOString() ?? null, filter.failedAfter?.toISOString() ?? null];
 }

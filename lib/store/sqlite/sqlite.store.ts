@@ -3,9 +3,25 @@
  * Every statement but insert runs in a transaction of its own (see the class). No LISTEN/NOTIFY:
  * the runner polls.
  */
-import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, JobError, JobStore, NewJob, PendingJob } from '../job-store.interface';
+import type {
+  Claim,
+  ClaimedJob,
+  ClaimParams,
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterQuery,
+  DeadLetterReason,
+  JobActionResult,
+  JobError,
+  JobQuery,
+  JobStore,
+  NewJob,
+  PendingJob,
+  QueuedJob,
+  StoreDiagnostics,
+} from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { compareIds, encodeJobs, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import * as sql from './sqlite.sql';
 
@@ -50,11 +66,15 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
   }
 
   async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
-    return (await this.execute(sql.retry, Math.round(delayMs), error.message, id, token)) > 0;
+    return this.transaction(async (tx) => {
+      if ((await tx.$executeRawUnsafe(sql.retry.update, Math.round(delayMs), error.message, id, token)) === 0) return false;
+      await tx.$executeRawUnsafe(sql.retry.history, error.message, error.stack ?? null, id);
+      return true;
+    });
   }
 
-  async deadLetter(id: string, token: string, error: JobError): Promise<boolean> {
-    return this.moveToDeadLetters(sql.deadLetter, id, token, error);
+  async deadLetter(id: string, token: string, error: JobError, reason: DeadLetterReason = 'failed'): Promise<boolean> {
+    return this.moveToDeadLetters(sql.deadLetter, id, token, error, reason);
   }
 
   async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
@@ -68,9 +88,81 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
-    const type = query.type ?? null;
     const before = query.before ?? null;
-    return (await this.query(sql.listDeadLetters, type, type, before, before, query.limit)).map(toDeadLetter);
+    return (await this.query(sql.listDeadLetters, ...filterParams(query), before, before, query.limit)).map(toDeadLetter);
+  }
+
+  async deleteDeadLetters(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.deleteWithHistory(sql.deleteDeadLetters, ids);
+  }
+
+  async findJobs(query: JobQuery): Promise<QueuedJob[]> {
+    const twice = (value: string | undefined) => [value ?? null, value ?? null];
+    const { state, type, orderingKey, dedupKey, after, limit } = query;
+    const rows = await this.query(sql.findJobs, ...twice(state), ...twice(type), ...twice(orderingKey), ...twice(dedupKey), ...twice(after), limit);
+    return rows.map(toQueuedJob);
+  }
+
+  cancelJobs(ids: string[], message: string): Promise<JobActionResult> {
+    return this.actOnQueued(sql.cancelJobs, ids, async (tx, rows) => {
+      const list = JSON.stringify(rows.map((row) => row.id));
+      await tx.$executeRawUnsafe(sql.cancelJobs.copy, message, list);
+      await tx.$executeRawUnsafe(sql.cancelJobs.remove, list);
+      return { done: sortIds(rows), unchanged: [] };
+    });
+  }
+
+  runJobsNow(ids: string[]): Promise<JobActionResult> {
+    return this.actOnQueued(sql.runJobsNow, ids, (tx, rows) => this.makeDue(tx, rows, sql.runJobsNow.update));
+  }
+
+  async countDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    return Number((await this.query(sql.countDeadLetters, ...filterParams(filter)))[0].count);
+  }
+
+  async replayDeadLettersMatching(filter: DeadLetterFilter): Promise<string[]> {
+    return this.moveToQueue(sql.replayDeadLetters, (tx) => this.selectDeadLetters(tx, filter));
+  }
+
+  async deleteDeadLettersMatching(filter: DeadLetterFilter): Promise<number> {
+    return this.deleteWithHistory(sql.deleteDeadLetters, (tx) => this.selectDeadLetters(tx, filter));
+  }
+
+  private async selectDeadLetters(tx: TransactionClientLike, filter: DeadLetterFilter): Promise<string[]> {
+    return (await tx.$queryRawUnsafe<Row[]>(sql.selectDeadLetters, ...filterParams(filter))).map((row) => String(row.id));
+  }
+
+  async diagnose(): Promise<StoreDiagnostics> {
+    const unavailable: string[] = [];
+    const { diagnose } = sql;
+    const [file] = (await this.figure('the database file (pragmas)', unavailable, diagnose.file)) ?? [];
+    const tables = (await this.figure('tables', unavailable, diagnose.tables)) ?? [];
+    const indexes = (await this.figure('indexes', unavailable, diagnose.indexes)) ?? [];
+    const sizes = await this.figure('sizes (the dbstat table)', unavailable, diagnose.sizes);
+    const bytes = new Map((sizes ?? []).map((row) => [String(row.name), toCount(row.bytes)]));
+    const result: StoreDiagnostics = { dialect: 'sqlite', tables: [], unavailable };
+    for (const row of tables) {
+      const table = String(row.table);
+      const [count] = (await this.figure(`rows of ${table}`, unavailable, diagnose.rows(table))) ?? [];
+      const own = indexes.filter((index) => index.table === table).map((index) => ({ name: String(index.name), bytes: sizes ? (bytes.get(String(index.name)) ?? 0) : null }));
+      result.tables.push({
+        table,
+        rows: count ? toCount(count.rows) : null,
+        deadRows: null,
+        tableBytes: sizes ? (bytes.get(table) ?? 0) : null,
+        indexBytes: sizes ? own.reduce((sum, index) => sum + (index.bytes ?? 0), 0) : null,
+        freeBytes: null,
+        lastVacuum: null,
+        lastAutovacuum: null,
+        indexes: own,
+      });
+    }
+    if (file) {
+      const autoVacuum = ['none', 'full', 'incremental'][Number(file.auto_vacuum)] ?? String(file.auto_vacuum);
+      result.file = { pageSize: Number(file.page_size), pages: Number(file.pages), freePages: Number(file.free_pages), autoVacuum, journalMode: String(file.journal_mode) };
+    }
+    return result;
   }
 
   async replayDeadLetters(ids: string[]): Promise<string[]> {
@@ -86,4 +178,10 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
     const type = query.type ?? null;
     return (await this.query(sql.listJobs, type, type, query.limit)).map(toPendingJob);
   }
+}
+
+/** A DeadLetterFilter as the statements' parameters: type, reason, failed before, failed after, each twice (NULL for any). */
+function filterParams(filter: DeadLetterFilter): unknown[] {
+  const values = [filter.type ?? null, filter.reason ?? null, filter.failedBefore?.toISOString() ?? null, filter.failedAfter?.toISOString() ?? null];
+  return values.flatMap((value) => [value, value]);
 }

@@ -146,6 +146,13 @@ export function lostClaims(claims: { id: string; token: string }[], held: Row[])
   return lost;
 }
 
+/** The distinct ordering keys of a batch, sorted (locks on them are taken in this order, so two batches cannot deadlock). */
+export function orderingKeys(jobs: NewJob[]): string[] {
+  const keys = new Set<string>();
+  for (const job of jobs) if (job.orderingKey !== undefined) keys.add(job.orderingKey);
+  return [...keys].sort();
+}
+
 const orNull = <T>(value: unknown, map: (value: unknown) => T): T | null => (value === null || value === undefined ? null : map(value));
 const toNumber = (value: unknown): number => Number(value);
 

@@ -19,8 +19,33 @@ const DEAD_LETTER_FILTER = `(? IS NULL OR \`type\` = ?) AND (? IS NULL OR \`reas
          AND (? IS NULL OR \`failed_at\` < CAST(? AS DATETIME(3))) AND (? IS NULL OR \`failed_at\` >= CAST(? AS DATETIME(3)))`;
 // Ids travel as a JSON array: one parameter for any count.
 const ID_LIST = "(SELECT CAST(ids.`id` AS UNSIGNED) FROM JSON_TABLE(?, '$[*]' COLUMNS (`id` VARCHAR(20) PATH '$')) AS ids)";
+/**
+ * One parameter per id, for the runner's writes to the queue: MariaDB runs a single-table UPDATE or
+ * DELETE with `id IN (subquery)` as a scan that locks every row it reads, so it waited behind any
+ * open transaction that had enqueued a job; a list of ids is a primary-key lookup of just those rows.
+ */
+export const idParams = (count: number) => `(${Array(count).fill('?').join(', ')})`;
 // JSON_TABLE columns take the connection's collation; the tables' is utf8mb4_unicode_ci.
 const TEXT = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci';
+
+const KEYS = `(SELECT k.\`key\` FROM JSON_TABLE(?, '$[*]' COLUMNS (\`key\` VARCHAR(255) ${TEXT} PATH '$')) AS k)`;
+
+/**
+ * Serialises the producers of an ordering key (keys as a JSON array): the enqueuing transaction
+ * locks the key's row of doctor_job_key_lock, in key order, until it ends. So a key's jobs get
+ * their ids in commit order, and an uncommitted (or rolled-back) earlier job never lets a later one
+ * of its key run first. A key's row is created once, outside the transaction (`create`), so two
+ * first producers of a key never deadlock upgrading a lock on a row they both inserted; whether it
+ * exists is read first without a lock (`known`): a locking read of a missing key would take a gap
+ * lock that the insert on the other connection then waits for.
+ */
+export const lockKeys = {
+  known: `SELECT \`ordering_key\` FROM \`doctor_job_key_lock\` WHERE \`ordering_key\` IN ${KEYS}`,
+  /** One parameter per key: primary-key lookups lock just those rows (a JSON_TABLE subquery would scan, and lock, the gaps between them). */
+  lock: (count: number) =>
+    `SELECT \`ordering_key\` FROM \`doctor_job_key_lock\` WHERE \`ordering_key\` IN (${Array(count).fill('?').join(', ')}) ORDER BY \`ordering_key\` FOR UPDATE`,
+  create: `INSERT IGNORE INTO \`doctor_job_key_lock\` (\`ordering_key\`) SELECT \`key\` FROM ${KEYS} AS new_keys`,
+};
 
 export const insert = {
   /**
@@ -58,19 +83,19 @@ export const claim = {
            ORDER BY ${claimOrder(q, 'j')}
            LIMIT ?
            FOR UPDATE SKIP LOCKED`,
-  /** Lease ms, token, ids (JSON array). */
-  stamp: `UPDATE \`doctor_job\` SET \`locked_until\` = ${nowPlusMs('?')}, \`attempts\` = \`attempts\` + 1, \`claim_token\` = ?
-           WHERE \`id\` IN ${ID_LIST}`,
+  /** Lease ms, token, then one parameter per id. */
+  stamp: (count: number) => `UPDATE \`doctor_job\` SET \`locked_until\` = ${nowPlusMs('?')}, \`attempts\` = \`attempts\` + 1, \`claim_token\` = ?
+           WHERE \`id\` IN ${idParams(count)}`,
   /** Ids (JSON array). */
   read: `SELECT ${JOB_COLUMNS}, \`trace_context\` FROM \`doctor_job\` WHERE \`id\` IN ${ID_LIST} ORDER BY \`id\``,
 };
 
-/** Claims as a JSON array of { id, token }; returns the rows deleted. */
 /** Id, token: one job, in the transaction of a `transaction: true` handler. */
 export const completeInTransaction = 'DELETE FROM `doctor_job` WHERE `id` = ? AND `claim_token` = ?';
 
-export const complete = `DELETE FROM \`doctor_job\`
-         WHERE (\`id\`, \`claim_token\`) IN (
+/** One parameter per id, then the claims as a JSON array of { id, token }; returns the rows deleted. */
+export const complete = (count: number) => `DELETE FROM \`doctor_job\`
+         WHERE \`id\` IN ${idParams(count)} AND (\`id\`, \`claim_token\`) IN (
            SELECT CAST(c.\`id\` AS UNSIGNED), c.\`token\` FROM JSON_TABLE(?, '$[*]' COLUMNS (\`id\` VARCHAR(20) PATH '$.id', \`token\` VARCHAR(36) ${TEXT} PATH '$.token')) AS c)
          RETURNING CAST(\`id\` AS CHAR) AS \`id\`, \`claim_token\``;
 
@@ -95,13 +120,14 @@ export const deadLetter = {
 
 /** In one transaction: push the leases forward (lease ms, ids, token), then read which ids the token holds (ids, token). */
 export const extend = {
-  update: `UPDATE \`doctor_job\` SET \`locked_until\` = ${nowPlusMs('?')} WHERE \`id\` IN ${ID_LIST} AND \`claim_token\` = ?`,
+  /** Lease ms, one parameter per id, token. */
+  update: (count: number) => `UPDATE \`doctor_job\` SET \`locked_until\` = ${nowPlusMs('?')} WHERE \`id\` IN ${idParams(count)} AND \`claim_token\` = ?`,
   held: `SELECT CAST(\`id\` AS CHAR) AS \`id\` FROM \`doctor_job\` WHERE \`id\` IN ${ID_LIST} AND \`claim_token\` = ?`,
 };
 
-/** Ids (JSON array), token. */
-export const release = `UPDATE \`doctor_job\` SET \`locked_until\` = NULL, \`attempts\` = GREATEST(\`attempts\` - 1, 0), \`claim_token\` = NULL
-         WHERE \`id\` IN ${ID_LIST} AND \`claim_token\` = ?`;
+/** One parameter per id, token. */
+export const release = (count: number) => `UPDATE \`doctor_job\` SET \`locked_until\` = NULL, \`attempts\` = GREATEST(\`attempts\` - 1, 0), \`claim_token\` = NULL
+         WHERE \`id\` IN ${idParams(count)} AND \`claim_token\` = ?`;
 
 /** The filter (8), cursor id twice, limit. */
 export const listDeadLetters = `SELECT ${DEAD_LETTER_COLUMNS} FROM \`doctor_job_dead_letter\`
@@ -159,9 +185,6 @@ export const listJobs = `SELECT ${JOB_COLUMNS}, \`run_at\`, \`last_error\`, (\`l
        WHERE (? IS NULL OR \`type\` = ?) ORDER BY \`doctor_job\`.\`id\` LIMIT ?`;
 
 // ---- the operator's console (DoctorJobAdminService) ----
-
-/** One parameter per id: MariaDB runs a single-table UPDATE or DELETE with `id IN (subquery)` as a scan that locks every row it reads. */
-const idParams = (count: number) => `(${Array(count).fill('?').join(', ')})`;
 
 const STATE = jobState(q, NOW, 'j');
 /**

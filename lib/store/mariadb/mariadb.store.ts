@@ -22,7 +22,7 @@ import type {
   TableDiagnostics,
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
+import { compareIds, encodeJobs, lostClaims, orderingKeys, sortIds, toClaimedJob, toCount, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import * as sql from './mariadb.sql';
 
@@ -43,8 +43,18 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
   }
 
   async insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
+    const keys = orderingKeys(jobs);
+    if (keys.length) await this.lockKeys(tx, keys);
     const rows = await tx.$queryRawUnsafe<Row[]>(sql.insert.batch, ...Array(2).fill(encodeJobs(jobs)));
     return this.insertedIds(tx, jobs, rows);
+  }
+
+  /** Holds the keys' locks in `tx` (see sql.lockKeys); a key seen for the first time gets its row first, on a connection of its own. */
+  private async lockKeys(tx: TransactionClientLike, keys: string[]): Promise<void> {
+    const list = JSON.stringify(keys);
+    const known = await tx.$queryRawUnsafe<Row[]>(sql.lockKeys.known, list);
+    if (known.length < keys.length) await this.execute(sql.lockKeys.create, list);
+    await tx.$queryRawUnsafe<Row[]>(sql.lockKeys.lock(keys.length), ...keys);
   }
 
   async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
@@ -52,9 +62,9 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
       return this.transaction(async (tx) => {
         const due = await tx.$queryRawUnsafe<Row[]>(sql.claim.lock, JSON.stringify(excludeTypes), limit);
         if (due.length === 0) return [];
-        const ids = JSON.stringify(due.map((row) => row.id));
-        await tx.$executeRawUnsafe(sql.claim.stamp, leaseMs, token, ids);
-        const rows = await tx.$queryRawUnsafe<Row[]>(sql.claim.read, ids);
+        const list = due.map((row) => String(row.id));
+        await tx.$executeRawUnsafe(sql.claim.stamp(list.length), leaseMs, token, ...list);
+        const rows = await tx.$queryRawUnsafe<Row[]>(sql.claim.read, JSON.stringify(list));
         return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
       });
     });
@@ -63,7 +73,7 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
   async complete(claims: Claim[]): Promise<Set<string>> {
     return retryOnDeadlock(async () => {
       if (claims.length === 0) return new Set();
-      const rows = await this.query(sql.complete, JSON.stringify(claims.map(({ id, token }) => ({ id, token }))));
+      const rows = await this.query(sql.complete(claims.length), ...claims.map((c) => c.id), JSON.stringify(claims.map(({ id, token }) => ({ id, token }))));
       return lostClaims(claims, rows);
     });
   }
@@ -91,7 +101,7 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
     return retryOnDeadlock(async () => {
       if (ids.length === 0) return [];
       return this.transaction(async (tx) => {
-        await tx.$executeRawUnsafe(sql.extend.update, leaseMs, JSON.stringify(ids), token);
+        await tx.$executeRawUnsafe(sql.extend.update(ids.length), leaseMs, ...ids, token);
         const rows = await tx.$queryRawUnsafe<Row[]>(sql.extend.held, JSON.stringify(ids), token);
         return rows.map((row) => String(row.id));
       });
@@ -101,7 +111,7 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
   async release(ids: string[], token: string): Promise<number> {
     return retryOnDeadlock(async () => {
       if (ids.length === 0) return 0;
-      return this.execute(sql.release, JSON.stringify(ids), token);
+      return this.execute(sql.release(ids.length), ...ids, token);
     });
   }
 

@@ -6,6 +6,9 @@
  */
 import { claimOrder, doubleQuoted as q, due, headOfOrderingKey, jobState } from '../sql-clauses';
 
+/** The advisory lock of an ordering key (64-bit hash, namespaced so it does not meet the app's own advisory locks by design). */
+const KEY_LOCK = (key: string) => `pg_advisory_xact_lock(hashtextextended('doctor_job:' || ${key}, 0))`;
+
 /** The notification channel: a wake-up call with no payload. */
 const CHANNEL = 'doctor_job';
 const NOTIFIED = `LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`;
@@ -55,9 +58,26 @@ export const insert = {
     delayMs: ['"run_at"', "now() + ?::bigint * interval '1 millisecond'"],
     traceContext: ['"trace_context"', '?'],
   } satisfies Record<string, readonly [string, string]>,
-  /** One job without a dedup key, with the columns picked by the store. */
-  one: (notify: boolean, columns: string[], values: string[]) =>
-    insertReturning(notify, `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`, ['id']),
+  /**
+   * One job without a dedup key, with the columns picked by the store. With `keyParam` (the
+   * parameter of its ordering key), the row is inserted only once the transaction holds the key's
+   * lock (see `lockKeys`), in the same statement.
+   */
+  one: (notify: boolean, columns: string[], values: string[], keyParam?: string) =>
+    insertReturning(
+      notify,
+      keyParam
+        ? `INSERT INTO "doctor_job" (${columns.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT ${KEY_LOCK(`${keyParam}::text`)}) AS key_lock`
+        : `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`,
+      ['id'],
+    ),
+  /**
+   * Serialises the producers of an ordering key: a transaction-scoped advisory lock per key ($1, a
+   * JSON array), taken in key order, held until the enqueuing transaction ends. So a key's jobs get
+   * their ids in commit order, and an uncommitted (or rolled-back) earlier job never lets a later
+   * one of its key run first.
+   */
+  lockKeys: `SELECT ${KEY_LOCK('k')} FROM (SELECT DISTINCT jsonb_array_elements_text($1::jsonb) AS k ORDER BY 1) AS keys`,
   /** The jobs holding the dedup keys that an insert skipped (a JSON array, $1). */
   existing: `SELECT "id"::text AS "id", "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT jsonb_array_elements_text($1::jsonb))`,
 };

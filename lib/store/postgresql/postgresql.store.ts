@@ -24,7 +24,7 @@ import type {
   TableDiagnostics,
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
+import { compareIds, encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import * as sql from './postgresql.sql';
@@ -67,6 +67,8 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     // notifying commits queue behind each other; announce() after the commit avoids that.)
     const notify = options.announceAfterCommit !== true;
     if (jobs.length === 1 && jobs[0].dedupKey === undefined) return [await this.insertOne(tx, jobs[0], notify)];
+    const keys = orderingKeys(jobs);
+    if (keys.length) await tx.$executeRawUnsafe(sql.insert.lockKeys, JSON.stringify(keys));
     const rows = await tx.$queryRawUnsafe<Row[]>(notify ? sql.insert.batch.notify : sql.insert.batch.silent, encodeJobs(jobs));
     return this.insertedIds(tx, jobs, rows);
   }
@@ -86,11 +88,15 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
       values.push(value.replace('?', `$${params.length}`));
     };
     if (job.priority !== 0) add(optional.priority, job.priority);
-    if (job.orderingKey !== undefined) add(optional.orderingKey, job.orderingKey);
+    let keyParam: string | undefined;
+    if (job.orderingKey !== undefined) {
+      add(optional.orderingKey, job.orderingKey);
+      keyParam = `$${params.length}`;
+    }
     if (job.runAt) add(optional.runAt, job.runAt.toISOString());
     else if (job.delayMs) add(optional.delayMs, job.delayMs);
     if (job.traceContext !== undefined) add(optional.traceContext, job.traceContext);
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values), ...params);
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values, keyParam), ...params);
     return rows[0].id;
   }
 

@@ -24,7 +24,11 @@ import type {
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
 import { compareIds, encodeJobs, lostClaims, orderingKeys, sortIds, toClaimedJob, toCount, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
-import * as sql from './mariadb.sql';
+import * as adminSql from './mariadb.admin.sql';
+import * as baseSql from './mariadb.sql';
+
+/** Every statement of the dialect: the runner's and the outbox's, and the console's. */
+const sql = { ...baseSql, ...adminSql };
 
 /** Attempts of a statement that InnoDB aborted as a deadlock victim, the first included. */
 const DEADLOCK_ATTEMPTS = 5;

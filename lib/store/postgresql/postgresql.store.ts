@@ -27,7 +27,11 @@ import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.i
 import { compareIds, encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
-import * as sql from './postgresql.sql';
+import * as adminSql from './postgresql.admin.sql';
+import * as baseSql from './postgresql.sql';
+
+/** Every statement of the dialect: the runner's and the outbox's, and the console's. */
+const sql = { ...baseSql, ...adminSql };
 
 /** A PostgreSQL array literal of ids, positions or uuids (none needs quoting, which pg would do per element). */
 function pgArray(values: Iterable<string | number>): string {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Api from '@opentelemetry/api';
 import type { ClaimedJob } from '../store/job-store.interface';
-import type { AbandonReason, JobTracing, ProcessSpan, SendSpan } from './job-tracing';
+import type { AbandonReason, JobTracing, ProcessSpan, SendSpan } from './tracing.types';
 import { formatTraceContext, formatTraceparent, parseTraceContext } from './trace-context';
 
 type OtelApi = typeof Api;

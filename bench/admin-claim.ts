@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { claimToken, newInstanceKey } from '../lib/store/claim-token';
+import * as adminSql from '../lib/store/postgresql/postgresql.admin.sql';
 import * as sql from '../lib/store/postgresql/postgresql.sql';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 50_000);
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
     await withConsole.query(`INSERT INTO doctor_job_paused_type (type) VALUES ('paused-type')`);
     const reads = 2_000;
     const readStart = performance.now();
-    for (let i = 0; i < reads; i++) await withConsole.query(sql.listPausedTypes);
+    for (let i = 0; i < reads; i++) await withConsole.query(adminSql.listPausedTypes);
     console.log(`  paused types read (listPausedTypes: once per poll interval per instance): ${((performance.now() - readStart) / reads).toFixed(3)} ms`);
     for (const db of [withConsole, withoutConsole, stamped]) await db.end();
   } finally {

@@ -40,6 +40,8 @@ export class SchemaCheck {
     const query = <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
       let n = 0;
       const text = dialect === 'postgresql' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+      // The store's own connections where it has them: no query through Prisma in a worker that needs none.
+      if (store.inspect) return store.inspect(text, params) as Promise<T[]>;
       return Promise.resolve(prisma.$queryRawUnsafe<T[]>(text, ...params));
     };
     const tables = [...new Set(shippedMigrations(dialect).flatMap((migration) => migration.creates))];

@@ -192,6 +192,14 @@ export interface JobStore extends JobAdminStore {
    */
   listen?(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>>;
 
+  /**
+   * Runs a read-only statement of the runner's own checks (the start-up schema check) on the
+   * runner's connections, with positional parameters as the dialect writes them. PostgreSQL has
+   * it (its runner pool): a worker that makes no query through Prisma never starts Prisma's query
+   * engine, which costs CPU for every job afterwards. Without it the check uses the Prisma client.
+   */
+  inspect?(sql: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+
   /** Closes connections the store opened itself (not the app's Prisma client), at app shutdown. */
   close?(): Promise<void>;
 }

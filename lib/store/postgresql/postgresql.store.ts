@@ -4,6 +4,7 @@
  * rest through the app's Prisma client. Wakes runners with NOTIFY (see postgresql.connections.ts).
  */
 import type {
+  PausedType,
   Claim,
   ClaimedJob,
   ClaimParams,
@@ -24,7 +25,7 @@ import type {
   TableDiagnostics,
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
+import { compareIds, encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPausedType, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import * as adminSql from './postgresql.admin.sql';
@@ -58,6 +59,27 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     super(prisma, sql);
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
     this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, []));
+  }
+
+  async inspect(statement: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+    return this.runnerSql.rows(statement, params);
+  }
+
+  // The runner's housekeeping goes through its own connections, like its claims (see inspect).
+  override async listPausedTypes(): Promise<PausedType[]> {
+    return (await this.runnerSql.rows<Row>(sql.listPausedTypes, [])).map(toPausedType);
+  }
+
+  override async registerInstance(key: string, name: string): Promise<void> {
+    await this.runnerSql.count(sql.registerInstance, [key, name]);
+  }
+
+  override async pruneInstances(maxAgeMs: number): Promise<number> {
+    return this.runnerSql.count(sql.pruneInstances, [Math.round(maxAgeMs)]);
+  }
+
+  override async pruneAttempts(limit: number): Promise<number> {
+    return this.runnerSql.count(sql.pruneAttempts, [limit]);
   }
 
   async close(): Promise<void> {

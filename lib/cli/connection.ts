@@ -99,13 +99,17 @@ export const quotePg = (identifier: string) => `"${identifier.replace(/"/g, '""'
 // ---------------------------------------------------------------------------------------------
 // MariaDB (mariadb)
 
-interface MariadbConnection {
+export interface MariadbConnection {
   query(sql: string, params?: unknown[]): Promise<unknown>;
   end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): void;
 }
 
-async function openMariadb(target: Extract<DatabaseTarget, { dialect: 'mysql' }>): Promise<SqlConnection> {
+/**
+ * One MariaDB connection of the CLI's (`mariadb` driver) with `options` over the target's settings;
+ * a failure to connect becomes one clear line.
+ */
+export async function connectMariadb(target: Extract<DatabaseTarget, { dialect: 'mysql' }>, options: object): Promise<MariadbConnection> {
   const mariadb = loadDriver<{ createConnection(options: object): Promise<MariadbConnection> }>('mariadb', 'mysql');
   let connection: MariadbConnection;
   try {
@@ -117,17 +121,24 @@ async function openMariadb(target: Extract<DatabaseTarget, { dialect: 'mysql' }>
       database: target.database,
       ssl: target.ssl,
       connectTimeout: CONNECT_TIMEOUT_MS,
-      // A migration file holds several statements.
-      multipleStatements: true,
-      // DATETIME values as the text MariaDB holds (UTC here), not Dates read in the local time zone.
-      dateStrings: true,
       bigIntAsNumber: true,
       insertIdAsNumber: true,
+      ...options,
     });
   } catch (error) {
     throw connectError(target, error);
   }
   connection.on('error', () => undefined);
+  return connection;
+}
+
+async function openMariadb(target: Extract<DatabaseTarget, { dialect: 'mysql' }>): Promise<SqlConnection> {
+  const connection = await connectMariadb(target, {
+    // A migration file holds several statements.
+    multipleStatements: true,
+    // DATETIME values as the text MariaDB holds (UTC here), not Dates read in the local time zone.
+    dateStrings: true,
+  });
   return {
     target,
     dialect: 'mysql',

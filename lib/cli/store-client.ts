@@ -7,7 +7,7 @@
 import { createJobStore } from '../store/create-job-store';
 import type { JobStore } from '../store/job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../store/prisma-client.interface';
-import { connectError, loadDriver, openSqliteDatabase, quotePg, type Row } from './connection';
+import { connectError, connectMariadb, loadDriver, openSqliteDatabase, quotePg, type Row } from './connection';
 import type { DatabaseTarget, Dialect } from './database-url';
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -103,33 +103,11 @@ async function postgres(target: Extract<DatabaseTarget, { dialect: 'postgresql' 
   };
 }
 
-interface MariadbConnection {
-  query(sql: string, params?: unknown[]): Promise<unknown>;
-  end(): Promise<void>;
-  on(event: 'error', listener: (error: Error) => void): void;
-}
-
 async function mariadb(target: Extract<DatabaseTarget, { dialect: 'mysql' }>): Promise<Driver> {
-  const driver = loadDriver<{ createConnection(options: object): Promise<MariadbConnection> }>('mariadb', 'mysql');
-  let connection: MariadbConnection;
-  try {
-    connection = await driver.createConnection({
-      host: target.host,
-      port: target.port,
-      user: target.user,
-      password: target.password,
-      database: target.database,
-      ssl: target.ssl,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      // Doctor Job's times are UTC: DATETIME values read as UTC Dates (and the session's zone is UTC).
-      timezone: 'Z',
-      bigIntAsNumber: true,
-      insertIdAsNumber: true,
-    });
-  } catch (error) {
-    throw connectError(target, error);
-  }
-  connection.on('error', () => undefined);
+  const connection = await connectMariadb(target, {
+    // Doctor Job's times are UTC: DATETIME values read as UTC Dates (and the session's zone is UTC).
+    timezone: 'Z',
+  });
   return {
     run: async (sql, params) => {
       const result = await connection.query(sql, params);

@@ -22,7 +22,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   moduleNameMapper: {
     '^doctor-job$': '<rootDir>/lib/index.ts',
-    '^doctor-job/(health|metrics|testing)$': '<rootDir>/lib/$1/index.ts',
+    '^doctor-job/(health|metrics|testing|dashboard)$': '<rootDir>/lib/$1/index.ts',
   },
   setupFiles: ['reflect-metadata'],
   globalSetup: '<rootDir>/test/support/global-setup.js',

@@ -15,7 +15,8 @@ export const UNKNOWN_TYPE = (type: string, known: string[]) =>
 export const NOT_A_TRANSACTION = (type: string) =>
   `enqueue("${type}") was given the root Prisma client, not a transaction client. ` +
   `Outbox writes belong inside the transaction that changes your data: ` +
-  `call it as outbox.transaction(async (tx) => { ...; await outbox.enqueue(tx, ...) }) or inside prisma.$transaction(async (tx) => ...).`;
+  `call it as outbox.transaction(async (tx) => { ...; await outbox.enqueue(tx, ...) }) or inside prisma.$transaction(async (tx) => ...). ` +
+  `For a job that belongs to no transaction of yours, call outbox.send("${type}", payload) instead.`;
 
 export const NO_HANDLER_AT_RUN = (type: string) =>
   `No @JobHandler is registered for job type "${type}" in this app; the job was dead-lettered. ` +

@@ -14,7 +14,7 @@ import type { TransactionClientLike, TransactionOptions } from '../store/prisma-
 import { jobTracing } from '../tracing/job-tracing';
 import { SchemaCheck } from './schema-check';
 import { findAmbientTransactions, type AmbientOptions, type AmbientTransactions } from './ambient-transaction';
-import type { DoctorJobs, EnqueueFirst, EnqueueOptions, EnqueueRest, JobRequest, JobRequests, JobType, TransactionArgument } from './job-map';
+import type { DoctorJobs, EnqueueFirst, EnqueueOptions, EnqueueRest, JobPayload, JobRequest, JobRequests, JobType, TransactionArgument } from './job-map';
 
 const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts', 'priority', 'orderingKey', 'dedupKey']);
 /** 10000-01-01T00:00:00Z: later dates do not fit the stores' time formats. */
@@ -75,9 +75,33 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     return id;
   }
 
-  private checkOptions(type: string, options: unknown): object {
+  /**
+   * Writes one job on its own, outside any transaction of the app's, and returns its id once it
+   * is committed (the runners are woken too). For work that is not part of a business transaction
+   * (a cron fan-out, a controller that only schedules work, a relay hop): when the job must
+   * commit with your data, use {@link enqueue} with the transaction client instead.
+   *
+   * The same checks as `enqueue` (the type, the payload against its DTO and JSON, the options),
+   * with an {@link EnqueueError} that writes nothing when one fails; the same dedup and ordering
+   * keys. PostgreSQL: one autocommit statement (the insert and the wake-up) on the runner's
+   * connections; MariaDB: one statement (a transaction of three or four with an ordering key);
+   * SQLite: one statement in a transaction of its own.
+   */
+  send<T extends JobType<Jobs>>(type: T, payload: JobPayload<Jobs, T>, options?: EnqueueOptions): Promise<string>;
+  async send(type: string, payload: unknown, options: unknown = {}): Promise<string> {
+    const span = this.tracing.send(typeof type === 'string' ? type : undefined);
+    if (span) return span.run(() => this.sendOne(type, payload, options, span.traceContext));
+    return this.sendOne(type, payload, options);
+  }
+
+  private async sendOne(type: string, payload: unknown, options: unknown, traceContext?: string): Promise<string> {
+    const job = await this.prepare(null, { ...this.checkOptions(type, options, 'send'), type, payload } as JobRequest<Jobs>, traceContext);
+    return this.host.store.send(job).catch((error: unknown) => this.explain(error, [job]));
+  }
+
+  private checkOptions(type: string, options: unknown, call = 'enqueue'): object {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new EnqueueError(`The options of enqueue("${type}") must be an object { runAt?, delayMs?, maxAttempts?, ... }, got ${describe(options)}.`, type);
+      throw new EnqueueError(`The options of ${call}("${type}") must be an object { runAt?, delayMs?, maxAttempts?, ... }, got ${describe(options)}.`, type);
     }
     return options;
   }
@@ -193,8 +217,11 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     return this.host.store.stats();
   }
 
-  /** Checks one job and encodes it for the store; `traceContext`: the enqueue's span (traced enqueues only). */
-  private async prepare(tx: TransactionClientLike, request: JobRequest<Jobs>, traceContext?: string): Promise<NewJob> {
+  /**
+   * Checks one job and encodes it for the store; `tx`: the transaction client it will be written
+   * through (null: `send`, outside any); `traceContext`: the enqueue's span (traced enqueues only).
+   */
+  private async prepare(tx: TransactionClientLike | null, request: JobRequest<Jobs>, traceContext?: string): Promise<NewJob> {
     if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       throw new EnqueueError(`Each job must be an object { type, payload, ...options }, got ${describe(request)}.`, '');
     }
@@ -206,11 +233,13 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
       throw new EnqueueError(problems.length ? `${message}\n  - ${problems.join('\n  - ')}` : message, type, problems);
     };
     if (typeof type !== 'string') fail(`The job type must be a string, got ${describe(type)}.`);
-    if (!tx || typeof tx.$queryRawUnsafe !== 'function') {
-      fail(`enqueue("${type}") needs the Prisma transaction client as its first argument, got ${describe(tx)}.`);
+    if (tx !== null) {
+      if (!tx || typeof tx.$queryRawUnsafe !== 'function') {
+        fail(`enqueue("${type}") needs the Prisma transaction client as its first argument, got ${describe(tx)}.`);
+      }
+      // Prisma's transaction clients lack $connect; the root client (and a PrismaService) has it.
+      if (typeof (tx as { $connect?: unknown }).$connect === 'function') fail(NOT_A_TRANSACTION(type));
     }
-    // Prisma's transaction clients lack $connect; the root client (and a PrismaService) has it.
-    if (typeof (tx as { $connect?: unknown }).$connect === 'function') fail(NOT_A_TRANSACTION(type));
     const handler = this.registry.get(type);
     if (!handler) fail(UNKNOWN_TYPE(type, this.registry.types()));
 

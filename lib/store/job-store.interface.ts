@@ -127,6 +127,13 @@ export interface JobStore extends JobAdminStore {
    */
   insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]>;
   /**
+   * Writes one job outside any transaction of the app's (`outbox.send`): committed, and the
+   * runners woken, once it resolves. A taken dedup key gives the id of the job holding it; an
+   * ordering key is held against other producers of the key until the job is committed.
+   * PostgreSQL: one autocommit statement (insert + pg_notify) on the runner's connections.
+   */
+  send(job: NewJob): Promise<string>;
+  /**
    * Wakes every instance's runner for jobs inserted with `announceAfterCommit`, once their
    * transaction has committed. Only stores that wake runners (PostgreSQL's LISTEN/NOTIFY) have it.
    */

@@ -50,6 +50,9 @@ export interface MoveStatements {
 /** The store's own transactions wait up to 30 s for the app's (which may hold SQLite's only connection, or MariaDB's rows) rather than fail. */
 export const TRANSACTION_WAIT = { maxWait: 30_000, timeout: 30_000 };
 
+/** Inserts of one job whose dedup key was taken, each time by a job that left the queue before its id was read, before giving up. */
+const DEDUP_ATTEMPTS = 5;
+
 export abstract class SqlJobStore {
   protected constructor(
     protected readonly prisma: PrismaClientLike,
@@ -87,6 +90,27 @@ export abstract class SqlJobStore {
     // A new statement, so a new snapshot: it sees the job that held the key when the insert ran.
     const existing = await tx.$queryRawUnsafe<Row[]>(this.statements.insert.existing, JSON.stringify(missing));
     return idsInOrder(jobs, inserted, new Map(existing.map((row) => [row.dedup_key as string, String(row.id)])));
+  }
+
+  /**
+   * The id of the job holding a dedup key, read by a new statement (a new snapshot: it sees the
+   * job that held the key when the insert ran); undefined when that job has left the queue since.
+   */
+  protected async holderOf(tx: TransactionClientLike, dedupKey: string): Promise<string | undefined> {
+    const rows = await tx.$queryRawUnsafe<Row[]>(this.statements.insert.existing, JSON.stringify([dedupKey]));
+    return rows.length ? String(rows[0].id) : undefined;
+  }
+
+  /**
+   * Runs an insert of one job until it has an id: a dedup key's holder may leave the queue (done)
+   * between the insert that skipped the key and the read of its id; the insert then writes the job.
+   */
+  protected async untilWritten(write: () => Promise<string | undefined>): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const id = await write();
+      if (id !== undefined) return id;
+      if (attempt === DEDUP_ATTEMPTS) throw new Error(`the job's dedup key was taken and freed again ${DEDUP_ATTEMPTS} times while it was being inserted`);
+    }
   }
 
   /**

@@ -58,6 +58,32 @@ export function jobStoreContract(createHarness: () => Promise<JobStoreHarness>):
     expect((await pending()).map((j) => j.id)).toEqual([id]);
   });
 
+  it('send writes one job outside any transaction: in the queue once it resolves, with its options', async () => {
+    const id = await h.store.send(job('sent', { priority: 2, maxAttempts: 4 }));
+    expect(await pending()).toMatchObject([{ id, type: 'sent', payload: { k: 1 }, maxAttempts: 4 }]);
+    const later = await h.store.send(job('later', { delayMs: 600_000 }));
+    expect(await claim(10)).toMatchObject([{ id, type: 'sent', attempt: 1, maxAttempts: 4 }]);
+    expect((await pending()).map((j) => j.id)).toEqual([id, later]);
+  });
+
+  it('send of a dedup key held by a queued job (sent or inserted) writes nothing and returns that job’s id', async () => {
+    const [inserted] = await insert(job('work', { dedupKey: 'a' }));
+    const sent = await h.store.send(job('work', { dedupKey: 'b' }));
+    expect(await h.store.send(job('work', { dedupKey: 'a' }))).toBe(inserted);
+    expect(await h.store.send(job('work', { dedupKey: 'b' }))).toBe(sent);
+    expect(await insert(job('work', { dedupKey: 'b' }))).toEqual([sent]);
+    expect((await pending()).map((j) => j.id)).toEqual([inserted, sent]);
+  });
+
+  it('jobs sent with one ordering key are claimed one at a time, in send order', async () => {
+    const sent = [await h.store.send(job('k', { orderingKey: 'key' })), await h.store.send(job('k', { orderingKey: 'key' })), await h.store.send(job('free'))];
+    const token = randomUUID();
+    expect(await ids(claim(10, 60_000, token))).toEqual([sent[0], sent[2]]);
+    expect(await claim(10)).toEqual([]);
+    await h.store.complete([{ id: sent[0], token }]);
+    expect(await ids(claim(10))).toEqual([sent[1]]);
+  });
+
   it('claims due jobs in batches, oldest first, each once while its lease runs', async () => {
     const inserted = await insert(job(), job(), job(), job(), job());
     const first = await claim(3);

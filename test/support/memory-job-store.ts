@@ -92,6 +92,8 @@ export class HoldController {
 
 /** A transaction client of `transaction()`: the store runs no SQL. */
 const noSql = () => Promise.reject(new Error('MemoryJobStore runs no SQL'));
+/** The client of `send`: in no open transaction, so its writes are committed at once. */
+const AUTOCOMMIT: TransactionClientLike = { $queryRawUnsafe: noSql, $executeRawUnsafe: noSql };
 
 export class MemoryJobStore implements JobStore {
   /** A fake: reports PostgreSQL (its store has every optional method) but has no listen/announce/close, so runners poll. */
@@ -198,6 +200,17 @@ export class MemoryJobStore implements JobStore {
    */
   async insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]> {
     await this.run('insert', [tx, jobs, options], () => undefined); // the call log, holds and injected failures
+    return this.write(tx, jobs);
+  }
+
+  /** Outside any transaction: committed at once, like an autocommit statement. */
+  async send(job: NewJob): Promise<string> {
+    await this.run('send', [job], () => undefined);
+    const [id] = await this.write(AUTOCOMMIT, [job]);
+    return id;
+  }
+
+  private async write(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     for (let blocker = this.otherWriterOf(tx, jobs); blocker; blocker = this.otherWriterOf(tx, jobs)) await blocker;
     // From the check above to the write below nothing else runs: the key cannot be taken in between.
     if (this.finished.has(tx)) throw new Error('the transaction has already finished');

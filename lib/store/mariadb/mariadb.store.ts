@@ -53,6 +53,16 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
     return this.insertedIds(tx, jobs, rows);
   }
 
+  /**
+   * One job outside the app's transactions (outbox.send): one autocommit INSERT ... RETURNING on
+   * the Prisma client; with an ordering key, a transaction of the store's own, since the key's row
+   * lock (doctor_job_key_lock) must be held until the job is committed.
+   */
+  async send(job: NewJob): Promise<string> {
+    if (job.orderingKey === undefined) return this.untilWritten(async () => (await this.insert(this.prisma, [job]))[0]);
+    return this.untilWritten(() => this.transaction(async (tx) => (await this.insert(tx, [job]))[0]));
+  }
+
   /** Holds the keys' locks in `tx` (see sql.lockKeys); a key seen for the first time gets its row first, on a connection of its own. */
   private async lockKeys(tx: TransactionClientLike, keys: string[]): Promise<void> {
     const list = JSON.stringify(keys);

@@ -57,18 +57,21 @@ export const insert = {
     runAt: ['"run_at"', '?::timestamptz'],
     delayMs: ['"run_at"', "now() + ?::bigint * interval '1 millisecond'"],
     traceContext: ['"trace_context"', '?'],
+    dedupKey: ['"dedup_key"', '?'],
   } satisfies Record<string, readonly [string, string]>,
   /**
-   * One job without a dedup key, with the columns picked by the store. With `keyParam` (the
-   * parameter of its ordering key), the row is inserted only once the transaction holds the key's
-   * lock (see `lockKeys`), in the same statement.
+   * One job, with the columns picked by the store. With `keyParam` (the parameter of its ordering
+   * key), the row is inserted only once the transaction holds the key's lock (see `lockKeys`), in
+   * the same statement. With `dedup` (a dedup key among the columns), a taken key inserts nothing
+   * and returns no row. In autocommit (outbox.send) the statement is the whole transaction, so the
+   * key's lock is held until the job is committed.
    */
-  one: (notify: boolean, columns: string[], values: string[], keyParam?: string) =>
+  one: (notify: boolean, columns: string[], values: string[], keyParam?: string, dedup = false) =>
     insertReturning(
       notify,
-      keyParam
+      (keyParam
         ? `INSERT INTO "doctor_job" (${columns.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT ${KEY_LOCK(`${keyParam}::text`)}) AS key_lock`
-        : `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`,
+        : `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`) + (dedup ? ` ON CONFLICT ("dedup_key") DO NOTHING` : ''),
       ['id'],
     ),
   /**

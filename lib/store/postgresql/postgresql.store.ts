@@ -92,7 +92,7 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     // folded into one per transaction. (A notifying commit holds a cluster-wide lock, so
     // notifying commits queue behind each other; announce() after the commit avoids that.)
     const notify = options.announceAfterCommit !== true;
-    if (jobs.length === 1 && jobs[0].dedupKey === undefined) return [await this.insertOne(tx, jobs[0], notify)];
+    if (jobs.length === 1) return [await this.insertSingle(tx, jobs[0], notify)];
     const keys = orderingKeys(jobs);
     if (keys.length) await tx.$executeRawUnsafe(sql.insert.lockKeys, JSON.stringify(keys));
     const rows = await tx.$queryRawUnsafe<Row[]>(notify ? sql.insert.batch.notify : sql.insert.batch.silent, encodeJobs(jobs));
@@ -100,10 +100,32 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   }
 
   /**
-   * One job without a dedup key (the common enqueue): plain parameters, and only the columns
-   * that differ from the table's defaults, so the usual enqueue sends three values.
+   * One job outside the app's transactions: one autocommit statement (insert + pg_notify) on the
+   * runner's connections (its pg pool, else the Prisma client), never an interactive transaction.
+   * A taken dedup key costs one more statement, to read the holder's id.
    */
-  private async insertOne(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string> {
+  async send(job: NewJob): Promise<string> {
+    return this.insertSingle(this.autocommit, job, true);
+  }
+
+  /** The runner's connections as a client of autocommit statements (send). */
+  private readonly autocommit: TransactionClientLike = {
+    $queryRawUnsafe: <T>(statement: string, ...params: unknown[]) => this.runnerSql.rows(statement, params) as Promise<T>,
+    $executeRawUnsafe: (statement: string, ...params: unknown[]) => this.runnerSql.count(statement, params),
+  };
+
+  /** One job: its insert, and when its dedup key was taken, the id of the job holding it. */
+  private insertSingle(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string> {
+    if (job.dedupKey === undefined) return this.insertOne(tx, job, notify) as Promise<string>;
+    const key = job.dedupKey;
+    return this.untilWritten(async () => (await this.insertOne(tx, job, notify)) ?? (await this.holderOf(tx, key)));
+  }
+
+  /**
+   * One job (the common enqueue): plain parameters, and only the columns that differ from the
+   * table's defaults, so the usual enqueue sends three values. Undefined when its dedup key was taken.
+   */
+  private async insertOne(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string | undefined> {
     const { required, optional } = sql.insert;
     const columns = [...required.columns];
     const values = [...required.values];
@@ -122,8 +144,9 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     if (job.runAt) add(optional.runAt, job.runAt.toISOString());
     else if (job.delayMs) add(optional.delayMs, job.delayMs);
     if (job.traceContext !== undefined) add(optional.traceContext, job.traceContext);
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values, keyParam), ...params);
-    return rows[0].id;
+    if (job.dedupKey !== undefined) add(optional.dedupKey, job.dedupKey);
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values, keyParam, job.dedupKey !== undefined), ...params);
+    return rows[0]?.id;
   }
 
   /**

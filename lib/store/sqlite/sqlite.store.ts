@@ -51,6 +51,11 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
     return this.insertedIds(tx, jobs, await tx.$queryRawUnsafe<Row[]>(sql.insert.batch, encodeJobs(jobs)));
   }
 
+  /** One job outside the app's transactions (outbox.send): in a transaction of the store's own, like every statement here (see the class). */
+  async send(job: NewJob): Promise<string> {
+    return this.untilWritten(() => this.transaction(async (tx) => (await this.insert(tx, [job]))[0]));
+  }
+
   async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
     const rows = await this.query(sql.claim, leaseMs, token, JSON.stringify(excludeTypes), limit);
     return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));

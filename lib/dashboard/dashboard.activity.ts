@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { JobEvents } from '../events/job-events';
 
 /** Minutes kept per type: the last hour. */
@@ -32,7 +32,8 @@ export class DashboardActivity implements OnModuleInit, OnModuleDestroy {
   private readonly rings = new Map<string, Ring>();
   private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(private readonly events: JobEvents) {}
+  // Optional: without DoctorJobModule the dashboard's options factory refuses to start with a message that says so.
+  constructor(@Optional() @Inject(JobEvents) private readonly events: JobEvents) {}
 
   onModuleInit(): void {
     this.unsubscribe.push(

@@ -14,7 +14,7 @@
  *   error-message          the message of an error page
  * Other hooks: <meta name="csrf-token">, the checkbox #auto-refresh, the confirmation #bulk-confirm.
  */
-import { BadRequestException, Body, ForbiddenException, Get, Header, HttpCode, Inject, Injectable, Param, Post, Query, Req, Res, SetMetadata } from '@nestjs/common';
+import { BadRequestException, Body, ForbiddenException, Get, Header, HttpCode, Inject, Injectable, Optional, Param, Post, Query, Req, Res, SetMetadata } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DoctorJobAdminService } from '../admin/admin.service';
 import type { DeadLetterBulkMatch } from '../admin/admin.types';
@@ -43,7 +43,8 @@ export interface ActionOutcome {
 export class DashboardController {
   constructor(
     @Inject(DASHBOARD_OPTIONS) private readonly options: ResolvedDashboardOptions,
-    @Inject(DoctorJobAdminService) private readonly admin: DoctorJobAdminService,
+    // Optional so that, without DoctorJobModule, the options' factory says what to add (it refuses to start) instead of Nest's generic message.
+    @Optional() @Inject(DoctorJobAdminService) private readonly admin: DoctorJobAdminService,
     @Inject(DashboardActivity) private readonly activity: DashboardActivity,
     @Inject(DashboardCsrf) private readonly csrf: DashboardCsrf,
     @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost,

@@ -25,6 +25,20 @@ import {
   type WorkerMessage,
 } from './common';
 import { loadSystem, type Producer } from './systems/types';
+import { Client } from 'pg';
+import {
+  asWorker,
+  canStartPrivateCluster,
+  costBetween,
+  prepareCluster,
+  snapshot,
+  startPrivateCluster,
+  tableState,
+  WORKER_ROLE,
+  type DbCost,
+  type PrivateCluster,
+  type TableState,
+} from './db-cost';
 
 const output: string[] = [];
 function out(line = ''): void {
@@ -38,6 +52,29 @@ const log = (line: string) => out(`  · ${line}`);
 
 const children = new Set<ChildProcess>();
 const databases = new Set<string>();
+
+/**
+ * The database's cost per job (bench/db-cost.ts): on when pg_stat_statements can be read (the
+ * private cluster, by default). `admin` is a connection to the cluster's `postgres` database.
+ */
+const cost: { admin?: Client; cluster?: PrivateCluster; note: string } = { note: 'off' };
+const dbName = (url: string) => decodeURIComponent(new URL(url).pathname.slice(1));
+/** Workers connect as WORKER_ROLE when the cost is measured, so the orchestrator's own queries are not counted. */
+const workerUrl = (url: string) => (cost.admin ? asWorker(url) : url);
+
+/** Runs `fn` between two snapshots of the counters of `url`'s database (statements of `role` only). */
+async function measured<T>(url: string, role: string, jobs: number, fn: () => Promise<T>): Promise<{ value: T; dbCost?: DbCost }> {
+  if (!cost.admin) return { value: await fn() };
+  const before = await snapshot(cost.admin, dbName(url), role);
+  const value = await fn();
+  const after = await snapshot(cost.admin, dbName(url), role);
+  return { value, dbCost: costBetween(before, after, jobs) };
+}
+
+/** Starts from a checkpoint, so that the full-page images the workload writes are the same in every run. */
+async function checkpoint(): Promise<void> {
+  if (cost.admin) await cost.admin.query('CHECKPOINT');
+}
 
 interface WorkerHandle {
   child: ChildProcess;
@@ -56,7 +93,7 @@ function spawnWorker(system: SystemName, url: string, mode: 'drain' | 'latency',
   const child = fork(join(__dirname, compiled ? 'worker.js' : 'worker.ts'), [], {
     cwd: ROOT,
     execArgv: [...(compiled ? [] : ['-r', '@swc-node/register']), ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
-    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.sample.json', BENCH_SYSTEM: system, BENCH_DB_URL: url, BENCH_MODE: mode, BENCH_VARIANT: variant },
+    env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.sample.json', BENCH_SYSTEM: system, BENCH_DB_URL: workerUrl(url), BENCH_MODE: mode, BENCH_VARIANT: variant },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
@@ -142,9 +179,14 @@ interface DrainResult {
   duplicates: number;
   /** jobs/s of every run, in order, when the drain was repeated (the figures above are the median run's). */
   runs?: number[];
+  /** What the drain cost the database (the workers' statements; WAL of the whole private cluster). */
+  dbCost?: DbCost;
+  /** The system's tables after the drain (before any vacuum). */
+  tables?: TableState;
 }
 
-async function fill(producer: Producer, jobs: number): Promise<number> {
+async function fill(producer: Producer, jobs: number, checkpointFirst = true): Promise<number> {
+  if (checkpointFirst) await checkpoint();
   const t0 = performance.now();
   for (let from = 0; from < jobs; from += settings.bulkSize) await producer.enqueueBulk(from, Math.min(settings.bulkSize, jobs - from));
   return jobs / ((performance.now() - t0) / 1000);
@@ -158,6 +200,7 @@ async function drain(system: SystemName, url: string, producer: Producer, jobs: 
   const handles = Array.from({ length: workers }, () => spawnWorker(system, url, 'drain'));
   try {
     await Promise.all(handles.map((h) => h.wait('ready', 120_000)));
+    const counters0 = cost.admin ? await snapshot(cost.admin, dbName(url), WORKER_ROLE) : undefined;
     const xacts0 = await dbTransactions(producer);
     const timeoutMs = 120_000 + jobs * 10; // at least 100 jobs/s
     const t0 = performance.now();
@@ -182,6 +225,8 @@ async function drain(system: SystemName, url: string, producer: Producer, jobs: 
     await Promise.all(handles.map((h) => h.exited));
     await sleep(300); // stats of closed connections reach pg_stat_database
     const xacts1 = await dbTransactions(producer);
+    const dbCost = counters0 ? costBetween(counters0, await snapshot(cost.admin!, dbName(url), WORKER_ROLE), jobs) : undefined;
+    const tables = cost.admin ? await tableState(producer.sql) : undefined;
     const handled = stopped.reduce((s, m) => s + m.handled, 0);
     return {
       jobs,
@@ -198,6 +243,8 @@ async function drain(system: SystemName, url: string, producer: Producer, jobs: 
       workerCores: round(stopped.reduce((s, m) => s + m.cpuMs, 0) / 1000 / secondsFromGo, 2),
       handled,
       duplicates: stopped.reduce((s, m) => s + m.duplicates, 0),
+      dbCost,
+      tables,
     };
   } finally {
     for (const h of handles) if (h.child.exitCode === null) h.child.kill('SIGKILL');
@@ -222,18 +269,34 @@ async function repeatedDrain(system: SystemName, url: string, producer: Producer
   return { ...median, runs: results.map((r) => r.jobsPerSec) };
 }
 
-async function enqueueWorkload(producer: Producer, bulkJobs: number) {
+async function enqueueWorkload(url: string, producer: Producer, bulkJobs: number) {
   await producer.clear();
   const n = settings.enqueueSingle;
   for (let i = 0; i < 200; i++) await producer.enqueueOne(-1 - i); // warm-up, untimed
   await producer.clear();
-  let t0 = performance.now();
-  for (let i = 0; i < n; i++) await producer.enqueueOne(i);
-  const single = n / ((performance.now() - t0) / 1000);
-  const singleMeanMs = (performance.now() - t0) / n;
+  await checkpoint();
+  // The producer is the orchestrator's, connected as the admin URL's user.
+  const role = new URL(settings.adminUrl).username || 'postgres';
+  const { value: singleMs, dbCost: singleDbCost } = await measured(url, role, n, async () => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await producer.enqueueOne(i);
+    return performance.now() - t0;
+  });
+  const single = n / (singleMs / 1000);
+  const singleMeanMs = singleMs / n;
   await producer.clear();
-  const bulk = await fill(producer, bulkJobs); // leaves the queue full for the drain
-  return { singleJobs: n, singleJobsPerSec: Math.round(single), singleMeanMs: round(singleMeanMs, 3), bulkJobs, bulkSize: settings.bulkSize, bulkJobsPerSec: Math.round(bulk) };
+  await checkpoint();
+  const { value: bulk, dbCost: bulkDbCost } = await measured(url, role, bulkJobs, () => fill(producer, bulkJobs, false)); // leaves the queue full for the drain
+  return {
+    singleJobs: n,
+    singleJobsPerSec: Math.round(single),
+    singleMeanMs: round(singleMeanMs, 3),
+    bulkJobs,
+    bulkSize: settings.bulkSize,
+    bulkJobsPerSec: Math.round(bulk),
+    singleDbCost,
+    bulkDbCost,
+  };
 }
 
 async function overheadWorkload(producer: Producer) {
@@ -356,7 +419,7 @@ async function benchSystem(system: SystemName): Promise<SystemResult> {
     }
     if (want('enqueue')) {
       log(`enqueue: ${settings.enqueueSingle} single, then ${settings.drainJobs} in calls of ${settings.bulkSize}`);
-      result.enqueue = await enqueueWorkload(producer, settings.drainJobs);
+      result.enqueue = await enqueueWorkload(db.url, producer, settings.drainJobs);
       log(`  single ${result.enqueue.singleJobsPerSec} jobs/s, bulk ${result.enqueue.bulkJobsPerSec} jobs/s`);
     }
     if (want('drain')) {
@@ -423,6 +486,7 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     }
   });
   const lat = (r: SystemResult, variant: string) => r.latency?.find((l) => l.variant === variant);
+  const costCell = (c?: DbCost) => c && `${c.walBytesPerJob} / ${c.buffersPerJob} / ${c.statementsPerJob}`;
   const scaleCell = (r: SystemResult) => (r.scale?.length ? r.scale.map((x) => `${x.workers}:${x.jobsPerSec}`).join(' ') : undefined);
   const scaleRuns = (r: SystemResult) => (r.scale?.length ? r.scale.map((x) => `${x.workers}:${x.runs?.join('/')}`).join(' ') : undefined);
   const rows: string[][] = [
@@ -435,8 +499,15 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['  drain: DB transactions per job', ...cell((r) => r.drain?.dbXactsPerJob)],
     ['  drain: worker CPU per job (µs)', ...cell((r) => r.drain?.workerCpuUsPerJob)],
     ['  drain: worker cores busy', ...cell((r) => r.drain?.workerCores)],
+    ['  drain DB cost: WAL bytes per job', ...cell((r) => r.drain?.dbCost?.walBytesPerJob)],
+    ['  drain DB cost: WAL records / full-page images per job (statements)', ...cell((r) => r.drain?.dbCost && `${r.drain.dbCost.walRecordsPerJob} / ${r.drain.dbCost.walFpiPerJob}`)],
+    ['  drain DB cost: shared buffers hit+read per job', ...cell((r) => r.drain?.dbCost?.buffersPerJob)],
+    ['  drain DB cost: statements per job', ...cell((r) => r.drain?.dbCost?.statementsPerJob)],
+    ['  drain DB cost: queue tables after (kB / dead tuples)', ...cell((r) => r.drain?.tables && `${r.drain.tables.totalKb} / ${r.drain.tables.deadTuples}`)],
     [`enqueue: 1 job per transaction (jobs/s)`, ...cell((r) => r.enqueue?.singleJobsPerSec)],
     [`enqueue: ${settings.bulkSize} jobs per call (jobs/s)`, ...cell((r) => r.enqueue?.bulkJobsPerSec)],
+    ['  enqueue DB cost, 1 per tx: WAL B / buffers / statements per job', ...cell((r) => costCell(r.enqueue?.singleDbCost))],
+    [`  enqueue DB cost, ${settings.bulkSize} per call: WAL B / buffers / statements per job`, ...cell((r) => costCell(r.enqueue?.bulkDbCost))],
     ['overhead: business tx alone (mean ms)', ...cell((r) => (r.overhead ? (r.overhead.available ? r.overhead.meanMsWithout : 'n/a') : undefined))],
     ['overhead: business tx + enqueue (mean ms)', ...cell((r) => (r.overhead ? (r.overhead.available ? r.overhead.meanMsWith : 'n/a') : undefined))],
     ['overhead: ratio', ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.ratio}` : 'n/a') : undefined))],
@@ -492,6 +563,23 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
       ratios[`scale ${s} ${sc.map((x) => x.workers).join('→')}`] = sc.map((x) => `${x.jobsPerSec} (x${round(x.jobsPerSec / base, 2)})`).join(' → ');
     }
   }
+  if (dj?.drain?.dbCost) {
+    for (const peer of ['raw', 'graphile-worker', 'pg-boss'] as SystemName[]) {
+      const p = results[peer]?.drain?.dbCost;
+      if (!p) continue;
+      const d = dj.drain.dbCost;
+      ratios[`drain DB cost doctor-job / ${peer}: WAL bytes, buffers per job`] =
+        `x${round(d.walBytesPerJob / p.walBytesPerJob, 3)} (${d.walBytesPerJob} vs ${p.walBytesPerJob}), x${round(d.buffersPerJob / p.buffersPerJob, 3)} (${d.buffersPerJob} vs ${p.buffersPerJob})`;
+    }
+  }
+  const withCost = systems.filter((s) => results[s]?.drain?.dbCost);
+  if (withCost.length) {
+    out(`\nDatabase cost ${meta.dbCost}; per drained job, by statement (the six that touched the most buffers):`);
+    for (const s of withCost) {
+      out(`  ${s}:`);
+      for (const t of results[s]!.drain!.dbCost!.top) out(`    ${String(t.buffersPerJob).padStart(7)} buffers  ${String(t.walBytesPerJob).padStart(7)} WAL B  ${String(t.calls).padStart(6)} calls  ${t.query}`);
+    }
+  }
   out('\nRatios:');
   for (const [k, v] of Object.entries(ratios)) out(`  ${k}: ${v}`);
   const failures = systems.filter((s) => results[s]!.error);
@@ -503,9 +591,39 @@ async function cleanup(): Promise<void> {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   for (const name of databases) await dropDatabase(name).catch((e) => process.stderr.write(`could not drop ${name}: ${e.message}\n`));
   databases.clear();
+  await cost.admin?.end().catch(() => {});
+  cost.admin = undefined;
+  cost.cluster?.stop();
+}
+
+/**
+ * Where the databases live: a private cluster with pg_stat_statements (the default when the bench
+ * runs as root next to the server's binaries and BENCH_DATABASE_URL is not set; BENCH_PRIVATE_CLUSTER=0
+ * turns it off), or the server at BENCH_DATABASE_URL, whose cost figures need pg_stat_statements loaded there.
+ */
+async function setUpDatabaseCost(): Promise<void> {
+  const wanted = process.env.BENCH_PRIVATE_CLUSTER ?? (process.env.BENCH_DATABASE_URL ? '0' : '1');
+  if (wanted !== '0' && canStartPrivateCluster()) {
+    cost.cluster = await startPrivateCluster();
+    settings.adminUrl = cost.cluster.url;
+  }
+  const admin = new Client({ connectionString: settings.adminUrl });
+  await admin.connect();
+  const preloaded = String((await admin.query('SHOW shared_preload_libraries')).rows[0].shared_preload_libraries);
+  if (!preloaded.includes('pg_stat_statements')) {
+    await admin.end();
+    cost.note = `off: pg_stat_statements is not loaded on ${settings.adminUrl} (a private cluster needs root and the server binaries)`;
+    return;
+  }
+  await prepareCluster(admin);
+  cost.admin = admin;
+  cost.note = cost.cluster
+    ? `measured on a private cluster (port ${cost.cluster.port}; ${cost.cluster.settings.join(', ')}); workers as role ${WORKER_ROLE}`
+    : `measured on ${settings.adminUrl} (cluster-wide WAL includes other traffic); workers as role ${WORKER_ROLE}`;
 }
 
 async function main(): Promise<number> {
+  await setUpDatabaseCost();
   const pgVersion = await withClient(settings.adminUrl, async (c) => (await c.query('SHOW server_version')).rows[0].server_version as string);
   const { doctorJobConfig } = await import('./common');
   const meta = {
@@ -524,9 +642,11 @@ async function main(): Promise<number> {
     settings: { ...settings, adminUrl: undefined },
     djPollMs: doctorJobConfig.default.pollIntervalMs,
     djFastPollMs: doctorJobConfig.fastPoll.pollIntervalMs,
+    dbCost: cost.note,
   };
   out(`doctor-job benchmark ${settings.quick ? '(quick) ' : ''}· node ${meta.node} · PostgreSQL ${pgVersion} · ${meta.cpus}`);
   out(`workloads: ${settings.workloads.join(', ')} · systems: ${settings.systems.join(', ')} · load average ${meta.loadAverageAtStart.join(' ')}`);
+  out(`database cost per job: ${cost.note}`);
   const started = performance.now();
   const results: Partial<Record<SystemName, SystemResult>> = {};
   for (const system of settings.systems) results[system] = await benchSystem(system);

@@ -12,10 +12,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
-import { createDatabase, doctorJobConfig, dropDatabase, percentile, ROOT, sleep, wallNow } from './common';
+import { randomBytes } from 'node:crypto';
+import { doctorJobConfig, percentile, ROOT, settings as benchSettings, sleep, wallNow, withClient } from './common';
+import { SoakCluster, type AutovacuumLog } from './soak/cluster';
 import { bootSoakApp, RUNS_TABLE_SQL, SOAK_JOB, type SoakApp, type SoakCommand, type SoakPayload, type SoakWorkerMessage } from './soak/app';
 import { chartSvg } from './soak/svg';
 
@@ -38,7 +40,16 @@ const S = {
   txSize: numEnv('SOAK_TX_SIZE', 10, 10),
   workers: 2,
   save: process.env.SOAK_SAVE !== '0',
+  /** own (default): a PostgreSQL cluster of the soak's own with stock settings (bench/soak/cluster.ts); shared: BENCH_DATABASE_URL's server. */
+  server: (process.env.SOAK_SERVER || 'own') as 'own' | 'shared',
+  /** SQL run after the migrations, before the workers start (e.g. `ALTER TABLE doctor_job RESET (...)` for a before/after run). */
+  setupSql: process.env.SOAK_SETUP_SQL || '',
+  /** Server settings for the soak's own cluster, on top of PostgreSQL's stock ones: `-c name=value ...`. */
+  pgOptions: process.env.SOAK_PG_OPTS || '',
+  /** Seconds after the horizon holder ends at which the operator's remedy for index bloat runs: REINDEX TABLE CONCURRENTLY doctor_job (unset: never). */
+  reindexAfter: process.env.SOAK_REINDEX_AFTER ? numEnv('SOAK_REINDEX_AFTER', 0, 0) : null,
 };
+if (S.server !== 'own' && S.server !== 'shared') throw new Error(`SOAK_SERVER must be "own" or "shared", got "${S.server}"`);
 const L = S.seconds * 1000;
 const WARMUP = Math.min(60_000, 0.2 * L);
 const HOLD_START = 0.4 * L;
@@ -62,6 +73,8 @@ interface WorkerHandle {
 
 const children = new Set<ChildProcess>();
 let dbName: string | null = null;
+let cluster: SoakCluster | null = null;
+let adminUrl = benchSettings.adminUrl;
 let t0 = 0;
 /** Per second since t0: jobs whose handler succeeded (by report arrival), latencies (by handler start). */
 const okPerSecond: number[] = [];
@@ -261,6 +274,18 @@ function table(samples: Sample[]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
+function autovacuumTable(runs: AutovacuumLog[]): string[] {
+  if (!cluster) return ['(autovacuum runs are read from the server log of the soak\'s own cluster only; SOAK_SERVER=shared has none)', ''];
+  return [
+    `Autovacuums of doctor_job, from the server log (log_autovacuum_min_duration = 0): ${runs.length} in the run.`,
+    '',
+    '| ended at (s) | phase | took (s) | dead rows removed | rows left | dead but not yet removable | heap pages truncated | heap pages left |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...runs.map((r) => `| ${sec(r.at)} | ${r.at > L ? 'drain' : phaseAt(r.at)} | ${r.elapsedS ?? '-'} | ${r.removed ?? '-'} | ${r.remain ?? '-'} | ${r.notRemovable ?? '-'} | ${r.pagesRemoved ?? '-'} | ${r.pagesRemain ?? '-'} |`),
+    '',
+  ];
+}
+
 interface Target {
   target: string;
   figure: string;
@@ -318,7 +343,7 @@ function evaluate(samples: Sample[], end: { rss: number[]; warmRss: number[]; lo
   const last = samples[samples.length - 1];
   targets.push({
     target: `within 2 min after it ends, size, throughput and latency back in their pre-transaction band (throughput >= ${band.rate.toFixed(0)}/s, p99 <= ${ms1(band.p99)} ms, size <= ${MB(band.size)} MB)`,
-    figure: `${parts.map((p) => p.text).join('; ')}; at the end ${MB(size(last))} MB, ${last.dead} dead tuples`,
+    figure: `${parts.map((p) => p.text).join('; ')}; at the end ${MB(size(last))} MB (table ${MB(last.tableBytes)}, indexes ${MB(last.indexBytes)}; before the hold at most table ${MB(Math.max(...[base, ...before].map((s) => s.tableBytes)))}, indexes ${MB(Math.max(...[base, ...before].map((s) => s.indexBytes)))}), ${last.dead} dead tuples`,
     met: allBack ? true : postLen < RECOVERY_LIMIT ? null : false,
   });
 
@@ -341,12 +366,20 @@ function evaluate(samples: Sample[], end: { rss: number[]; warmRss: number[]; lo
 async function main(): Promise<number> {
   const started = new Date();
   const load0 = loadavg();
-  const db = await createDatabase('doctor-job');
+  if (S.server === 'own') {
+    cluster = new SoakCluster(S.pgOptions);
+    cluster.start();
+    adminUrl = cluster.url;
+  }
+  const db = await createDatabase();
   dbName = db.name;
-  process.stdout.write(`soak: ${S.seconds} s at ${S.rate} jobs/s, ${S.workers} worker processes, database ${db.name}\n`);
+  process.stdout.write(`soak: ${S.seconds} s at ${S.rate} jobs/s, ${S.workers} worker processes, database ${db.name} on ${S.server === 'own' ? `the soak's own cluster (port ${cluster!.port})` : adminUrl}\n`);
   const producer = await bootSoakApp(db.url, { ...doctorJobConfig.default, autoStart: false }, true);
   const obs = new Pool({ connectionString: db.url, max: 2 });
   await obs.query(RUNS_TABLE_SQL);
+  if (S.setupSql) await obs.query(S.setupSql);
+  const server = await serverSettings(obs);
+  process.stdout.write(`  server: ${server}\n`);
   const workers = Array.from({ length: S.workers }, (_, i) => spawnWorker(`w${i + 1}`, db.url));
   await Promise.all(workers.map((w) => w.ready));
 
@@ -359,6 +392,7 @@ async function main(): Promise<number> {
   let warmRss: number[] = [];
   let holder: Client | null = null;
   let holderXid = '';
+  const reindex: { from: number; to: number; error?: string; done?: Promise<void> } = { from: 0, to: 0 };
   const held = { from: 0, to: 0 };
   let prevAt = 0;
   let nextSample = S.sampleSeconds * 1000;
@@ -379,6 +413,18 @@ async function main(): Promise<number> {
       held.to = wallNow() - t0;
       process.stdout.write(`  ${sec(held.to)} s: horizon holder committed\n`);
     }
+    if (S.reindexAfter !== null && held.to > 0 && reindex.from === 0 && now >= held.to + S.reindexAfter * 1000) {
+      // On a client of its own and not awaited here: the samples go on while it runs.
+      reindex.from = now;
+      process.stdout.write(`  ${sec(now)} s: REINDEX TABLE CONCURRENTLY doctor_job\n`);
+      reindex.done = withClient(db.url, (c) => c.query('REINDEX TABLE CONCURRENTLY "doctor_job"')).then(
+        () => {
+          reindex.to = wallNow() - t0;
+          process.stdout.write(`  ${sec(reindex.to)} s: reindex done (${((reindex.to - reindex.from) / 1000).toFixed(1)} s)\n`);
+        },
+        (e) => void (reindex.error = String(e?.message ?? e)),
+      );
+    }
     if (now >= nextSample) {
       const s = await sample(obs, nextSample, prevAt, workers);
       prevAt = nextSample;
@@ -394,6 +440,7 @@ async function main(): Promise<number> {
   }
   stopProducing = true;
   const { produced, errors } = await production;
+  await reindex.done;
   // The last sample at the end of the length (when the loop's timer lands on it late).
   if (nextSample <= L + 1) samples.push(await sample(obs, L, prevAt, workers));
   const endRss = workers.map((w) => w.rss);
@@ -420,6 +467,8 @@ async function main(): Promise<number> {
   await obs.end();
   await producer.close();
 
+  // The server log of the soak's own cluster has each autovacuum of doctor_job (log_autovacuum_min_duration = 0).
+  const autovacuumRuns = (cluster?.autovacuums('doctor_job') ?? []).map((run) => ({ ...run, at: run.at - t0 }));
   const targets = evaluate(samples, { rss: endRss, warmRss: warmRss.length ? warmRss : endRss, lost, duplicates, repeatedAttempts });
   const load1 = loadavg();
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${load0[0].toFixed(2)} at the start, ${load1[0].toFixed(2)} at the end`;
@@ -434,12 +483,15 @@ async function main(): Promise<number> {
     `- producer (in the orchestrator): ${S.rate} jobs/s in \`enqueueMany\` transactions of ${S.txSize} jobs, ${MIX}; ${produced} jobs enqueued, ${errors} failed enqueue transactions`,
     `- ${S.workers} worker processes, each \`DoctorJobModule.forRoot\` with pollIntervalMs ${process.env.SOAK_DJ_POLL_MS || doctorJobConfig.default.pollIntervalMs}, batchSize ${process.env.SOAK_DJ_BATCH || doctorJobConfig.default.batchSize}, concurrency ${process.env.SOAK_DJ_CONCURRENCY || doctorJobConfig.default.concurrency}, backoff.baseMs 200, LISTEN/NOTIFY on; every handler run recorded in \`soak_run\` before the handler returns`,
     `- queue after the drain: ${remaining} jobs; handler runs ${counts.runs} (${counts.ok_runs} successful)`,
+    ...(reindex.from ? [`- operator's remedy for index bloat: \`REINDEX TABLE CONCURRENTLY doctor_job\` from ${sec(reindex.from)} s (${S.reindexAfter} s after the holder ended) to ${reindex.to ? `${sec(reindex.to)} s` : `(failed: ${reindex.error})`}`] : []),
+    `- server: ${server}`,
     `- machine: ${machine}`,
     '',
     'enq/s: jobs committed per second; done/s: handlers that succeeded per second; p50/p99: commit -> start latency of first attempts started in the window (from the enqueue time in the payload, noted just before the enqueue transaction, so it includes the commit; delayed jobs from the time they were due); sizes from `pg_relation_size` (table, each index via `pg_stat_user_indexes`) and `pg_indexes_size`; live, dead, autovacuum count and last autovacuum (seconds since the start) from `pg_stat_user_tables`; RSS and heap used from each worker\'s `process.memoryUsage()`.',
     '',
     ...table(samples),
     '',
+    ...autovacuumTable(autovacuumRuns),
     '| target (issue 16, item 2) | figure | met |',
     '| --- | --- | --- |',
     ...targets.map((t) => `| ${t.target} | ${t.figure} | ${t.met === null ? 'not assessable (phase too short)' : t.met ? 'yes' : '**no**'} |`),
@@ -447,7 +499,11 @@ async function main(): Promise<number> {
   ];
   process.stdout.write(out.join('\n') + '\n');
 
-  const chartName = QUICK ? 'soak-quick.svg' : 'soak.svg';
+  // A full-length run (600 s or more) is the one SOAK.md reports; shorter ones write bench/results/soak-quick.* only.
+  const full = !QUICK && S.seconds >= 600;
+  const base = process.env.SOAK_OUT || (full ? 'soak' : 'soak-quick');
+  if (!/^[a-z0-9-]+$/.test(base)) throw new Error(`SOAK_OUT must be a file name of letters, digits and dashes, got "${base}"`);
+  const chartName = `${base}.svg`;
   const xs = samples.map((s) => s.at / 1000);
   const svg = chartSvg(
     `Doctor Job soak: ${S.seconds} s at ${S.rate} jobs/s, 2 workers (shaded: horizon holder open)`,
@@ -473,32 +529,61 @@ async function main(): Promise<number> {
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, chartName), svg);
-    writeFileSync(join(dir, QUICK ? 'soak-quick.json' : 'soak.json'), JSON.stringify({ settings: S, held, produced, errors, remaining, counts, samples, targets }, null, 2) + '\n');
-    writeFileSync(join(ROOT, 'SOAK.md'), soakMd(out, chartName));
-    process.stdout.write(`Saved SOAK.md, bench/results/${chartName} and bench/results/${QUICK ? 'soak-quick.json' : 'soak.json'}\n`);
+    writeFileSync(join(dir, `${base}.json`), JSON.stringify({ settings: S, server, held, reindex: { from: reindex.from, to: reindex.to, error: reindex.error }, produced, errors, remaining, counts, samples, autovacuumRuns, targets }, null, 2) + '\n');
+    const md = base === 'soak';
+    if (md) writeFileSync(join(ROOT, 'SOAK.md'), soakMd(out, chartName));
+    process.stdout.write(`Saved ${md ? 'SOAK.md, ' : ''}bench/results/${chartName} and bench/results/${base}.json\n`);
   }
   return errors === 0 && remaining === 0 ? 0 : 1;
 }
 
+/** SOAK.md's hand-written part starts at this line; a run keeps it as it is. */
+const NOTES_MARKER = '<!-- Everything below this line is written by hand and kept by bench/soak.ts when it rewrites the run above. -->';
+
 function soakMd(run: string[], chartName: string): string {
+  const file = join(ROOT, 'SOAK.md');
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const at = old.indexOf(NOTES_MARKER);
+  const notes = at >= 0 ? old.slice(at) : `${NOTES_MARKER}\n`;
   return [
     '# Soak',
     '',
-    '`npm run soak` (issue 16, items 1 and 2) runs Doctor Job for a while at a steady rate and records how the job table, latency and the workers\' memory behave over time, through a long transaction that holds back the xmin horizon. It is a script that prints figures (not a test) and writes this file, `bench/results/soak[-quick].svg` (the chart) and `bench/results/soak[-quick].json`. The text above "Run of" is fixed in `bench/soak.ts`; the rest is the last run\'s output.',
+    '`npm run soak` (issue 16, items 1 and 2) runs Doctor Job for a while at a steady rate and records how the job table, latency and the workers\' memory behave over time, through a long transaction that holds back the xmin horizon. It is a script that prints figures (not a test). A full-length run (600 s or more) writes the part of this file from "Run of" to the line that starts the hand-written notes, `bench/results/soak.svg` (the chart) and `bench/results/soak.json`; shorter runs write `bench/results/soak-quick.{svg,json}` only. The text above "Run of" is fixed in `bench/soak.ts`; the notes below the run are written by hand and kept.',
     '',
     '```sh',
     'npm run soak                         # SOAK_SECONDS=600 at SOAK_RATE=1000 jobs/s; writes SOAK.md, bench/results/soak.{svg,json}',
     'SOAK_QUICK=1 npm run soak            # 60 s (CI smoke), samples every 5 s; writes bench/results/soak-quick.{svg,json}',
-    'SOAK_SECONDS=1800 SOAK_RATE=500 npm run soak   # other settings: SOAK_SAMPLE_SECONDS, SOAK_TX_SIZE, SOAK_DJ_BATCH, SOAK_DJ_CONCURRENCY, SOAK_DJ_POLL_MS, SOAK_SAVE=0',
+    'SOAK_PG_OPTS="-c autovacuum_naptime=15s" npm run soak   # server settings of the soak\'s own cluster',
+    'SOAK_SERVER=shared npm run soak      # on the server at BENCH_DATABASE_URL instead of a cluster of its own',
+    '# other settings: SOAK_SECONDS, SOAK_RATE, SOAK_SAMPLE_SECONDS, SOAK_TX_SIZE, SOAK_DJ_BATCH, SOAK_DJ_CONCURRENCY, SOAK_DJ_POLL_MS,',
+    '# SOAK_SETUP_SQL (run after the migrations, e.g. ALTER TABLE doctor_job RESET (...)), SOAK_OUT (results file name), SOAK_SAVE=0',
     '```',
     '',
-    'Like `npm run bench` it needs the PostgreSQL server at `BENCH_DATABASE_URL` (default `postgresql://postgres@127.0.0.1:5432/postgres`), creates a fresh database `bench_doctor_job_<random>` and drops it at the end (also on failure and Ctrl-C). Phases: warm-up until min(60 s, 20 % of the length); from 40 % to 70 % of the length a connection of its own runs `BEGIN; SELECT txid_current()` and stays idle in transaction (the horizon holder), then commits; the rest is the recovery. At the end the producer stops, the queue is drained (up to 2 minutes), and lost jobs and duplicates are counted from the `soak_run` table every handler run writes to (as the reliability suite\'s `runs` table).',
+    'By default the soak runs on a PostgreSQL cluster of its own (`bench/soak/cluster.ts`: `initdb` into a temporary folder, PostgreSQL\'s stock settings plus `log_autovacuum_min_duration = 0`, a random port, removed at the end; needs root and the server binaries at `PG_BIN`, default `/usr/lib/postgresql/15/bin`). The reason: the shared server of this machine runs with `autovacuum = off` (a CI setting in `/etc/postgresql/15/main/conf.d/90-ci.conf`), and a soak about whether autovacuum keeps the job table flat cannot answer that where autovacuum never runs. It creates a database `bench_doctor_job_<random>` there, migrated by the producer app with every shipped migration. Phases: warm-up until min(60 s, 20 % of the length); from 40 % to 70 % of the length a connection of its own runs `BEGIN; SELECT txid_current()` and stays idle in transaction (the horizon holder), then commits; the rest is the recovery. At the end the producer stops, the queue is drained (up to 2 minutes), and lost jobs and duplicates are counted from the `soak_run` table every handler run writes to (as the reliability suite\'s `runs` table).',
     '',
     'The chart is hand-built SVG text (`bench/soak/svg.ts`, no dependency): a charting library that writes SVG or PNG under Node without a browser either needs a native canvas (chart.js through `canvas`/`skia-canvas`) or is large (vega + vega-lite); a few line panels did not justify either. No charting package was evaluated in depth.',
     '',
     `![soak chart](bench/results/${chartName})`,
     ...run,
-  ].join('\n') + '\n';
+    notes,
+  ].join('\n').replace(/\n*$/, '\n');
+}
+
+async function createDatabase(): Promise<{ name: string; url: string }> {
+  const name = `bench_doctor_job_${randomBytes(4).toString('hex')}`;
+  await withClient(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
+}
+
+/** The settings that decide whether (and how soon) autovacuum cleans doctor_job: the server's, then the table's own. */
+async function serverSettings(obs: Pool): Promise<string> {
+  const names = ['autovacuum', 'autovacuum_naptime', 'autovacuum_vacuum_scale_factor', 'autovacuum_vacuum_threshold', 'autovacuum_vacuum_insert_threshold', 'autovacuum_vacuum_cost_delay', 'autovacuum_vacuum_cost_limit', 'fsync', 'shared_buffers'];
+  const { rows } = await obs.query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name`, [names]);
+  const [table] = (await obs.query(`SELECT reloptions FROM pg_class WHERE relname = 'doctor_job' AND relkind = 'r'`)).rows;
+  const version = (await obs.query('SHOW server_version')).rows[0].server_version;
+  return `PostgreSQL ${version}, ${rows.map((r) => `${r.name} ${r.setting}${r.unit ? ` ${r.unit}` : ''}`).join(', ')}; doctor_job (${(table?.reloptions ?? []).join(', ') || 'no table options'})`;
 }
 
 async function cleanup(): Promise<void> {
@@ -506,7 +591,11 @@ async function cleanup(): Promise<void> {
   if (dbName) {
     const name = dbName;
     dbName = null;
-    await dropDatabase(name).catch((e) => process.stderr.write(`could not drop ${name}: ${e.message}\n`));
+    await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).catch((e) => process.stderr.write(`could not drop ${name}: ${e.message}\n`));
+  }
+  if (cluster) {
+    cluster.stop();
+    cluster = null;
   }
 }
 

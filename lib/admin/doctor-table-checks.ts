@@ -24,6 +24,19 @@ export function queueTableCheck(diagnostics: StoreDiagnostics, table: TableDiagn
         '(locks the table while it runs: stop the runners) or pg_repack (online). Plain VACUUM only makes the space reusable',
     };
   }
+  // Indexes: vacuum makes the pages of removed entries reusable but never gives them back, so after a
+  // long transaction held the horizon they keep their peak size (measured: SOAK.md).
+  if (diagnostics.dialect === 'postgresql' && table.indexBytes !== null && table.indexBytes > minBytes && table.indexBytes / rows > bytesPerRow) {
+    return {
+      id: 'queue-table',
+      title,
+      verdict: 'warn',
+      summary: `${parts.join('; ')}: about ${bytes(table.indexBytes / rows)} of index per live row, so the indexes are bloated (mostly empty pages)`,
+      advice:
+        'their pages are reused, so they stop growing once the cause is gone (see the horizon check); to give the space back, ' +
+        'REINDEX TABLE CONCURRENTLY doctor_job (online; it needs free space for one more copy of the indexes while it runs)',
+    };
+  }
   return { id: 'queue-table', title, verdict: 'ok', summary: parts.join('; ') };
 }
 
@@ -43,7 +56,9 @@ export function deadRowsCheck(table: TableDiagnostics | undefined): DoctorCheck 
     summary,
     advice:
       'every finished job leaves a dead row until vacuum removes it. If a transaction holds the horizon back (see that check), end it first; ' +
-      'then VACUUM (VERBOSE) doctor_job, and let autovacuum keep up: ALTER TABLE doctor_job SET (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_cost_delay = 0)',
+      'then VACUUM (VERBOSE) doctor_job. To let autovacuum keep up: autovacuum = on; the migration 20261202030000_doctor_job_autovacuum ' +
+      '(a fixed threshold of 1,000 dead rows and no cost delay for doctor_job: npx doctor-job migrate); and at high job rates a shorter ' +
+      'autovacuum_naptime (a server setting, 1 min by default)',
   };
 }
 

@@ -7,6 +7,7 @@ import { DoctorJobHealthIndicator } from 'doctor-job/health';
 import { DOCTOR_JOB_METRICS_REGISTRY, DoctorJobMetrics } from 'doctor-job/metrics';
 import { ClientsController } from './clients/clients.controller';
 import { ClientsService } from './clients/clients.service';
+import { ConsoleModule } from './console/console.module';
 import { LoginLinkJobs } from './clients/login-link.jobs';
 import { DatabaseModule } from './database/database.module';
 import { PrismaService } from './database/prisma.service';
@@ -33,6 +34,7 @@ const events = clientEvents();
         pollIntervalMs: Number(process.env.POLL_INTERVAL_MS ?? 500),
       }),
     }),
+    ConsoleModule,
   ],
   controllers: [ClientsController, EmailsController, SplinesController, DeadLettersController, HealthController],
   providers: [

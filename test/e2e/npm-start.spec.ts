@@ -38,6 +38,8 @@ describe('npm start (the sample as its own process)', () => {
     const exited = new Promise<{ code: number | null; signal: string | null }>((done) => child.on('exit', (code, signal) => done({ code, signal })));
     try {
       await waitFor(`the sample listening on ${port}`, () => output.includes(`Sample app on http://localhost:${port}`), 60_000, 100);
+      // Without DASHBOARD_TOKEN the start-up line says the console is read-only and loopback-only.
+      expect(output).toContain(`console on http://localhost:${port}/jobs: read-only, loopback clients only (set DASHBOARD_TOKEN to sign in and act)`);
       const base = `http://127.0.0.1:${port}`;
       const post = (path: string, body: unknown) =>
         fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import { CONSOLE_LOGIN_PATH } from './console-access';
+
+const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}' +
+  'input,button{font:inherit;padding:.4rem .6rem}input{width:100%;box-sizing:border-box;margin:.3rem 0 1rem}' +
+  '.problem{color:#a40e26}';
+
+/** No script, nothing from elsewhere; the one inline style allowed by its hash. */
+export const PAGE_CSP =
+  `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; ` +
+  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const page = (title: string, body: string) =>
+  `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+  `<title>${title}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
+
+/** The sign-in form; `problem` is one of this file's fixed texts, never user input. */
+export function loginPage(problem?: string): string {
+  return page(
+    'Sign in: Doctor Job console',
+    `<h1>Doctor Job console</h1>` +
+      (problem ? `<p class="problem" role="alert" data-testid="login-problem">${problem}</p>` : '') +
+      `<form method="post" action="/${CONSOLE_LOGIN_PATH}"><label for="token">Console token (DASHBOARD_TOKEN)</label>` +
+      `<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>` +
+      `<button type="submit" data-testid="sign-in">Sign in</button></form>`,
+  );
+}
+
+export const WRONG_TOKEN = 'That is not the console token. Nothing was signed in.';

@@ -356,6 +356,24 @@ async function overheadWorkload(producer: Producer) {
   };
 }
 
+/**
+ * The standalone enqueue (issue 15 item 1): BENCH_ENQUEUE_JOBS jobs one by one, sequentially,
+ * each outside any transaction of the app's (sendOne), after 200 untimed; then the latency
+ * workload with that producer (Doctor Job: variant 'standalone'; the peers' producers are standalone already).
+ */
+async function standaloneWorkload(system: SystemName, url: string, producer: Producer) {
+  await producer.clear();
+  const n = settings.enqueueSingle;
+  for (let i = 0; i < 200; i++) await producer.sendOne(-1 - i); // warm-up, untimed
+  await producer.clear();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await producer.sendOne(i);
+  const ms = performance.now() - t0;
+  await producer.clear();
+  const latency = await latencyWorkload(system, url, producer, system === 'doctor-job' ? 'standalone' : 'default');
+  return { jobs: n, jobsPerSec: Math.round(n / (ms / 1000)), meanMs: round(ms / n, 3), latency };
+}
+
 async function latencyWorkload(system: SystemName, url: string, producer: Producer, variant: string) {
   await producer.clear();
   await vacuum(producer);
@@ -394,6 +412,7 @@ type SystemResult = {
   config: string;
   overhead?: Awaited<ReturnType<typeof overheadWorkload>>;
   enqueue?: Awaited<ReturnType<typeof enqueueWorkload>>;
+  standalone?: Awaited<ReturnType<typeof standaloneWorkload>>;
   drain?: DrainResult;
   latency?: Awaited<ReturnType<typeof latencyWorkload>>[];
   memory?: DrainResult & { fillJobsPerSec: number };
@@ -416,6 +435,12 @@ async function benchSystem(system: SystemName): Promise<SystemResult> {
         log(`  ${result.overhead.meanMsWithout} ms → ${result.overhead.meanMsWith} ms (x${result.overhead.ratio})`);
         log(`  ${c.concurrency} at once: ${c.txPerSecWithout} → ${c.txPerSecWith} tx/s (x${c.ratio})`);
       }
+    }
+    if (want('enqueue') || want('standalone')) {
+      log(`standalone enqueue: ${settings.enqueueSingle} jobs one by one outside any transaction, then latency at ${settings.latencyRate}/s`);
+      result.standalone = await standaloneWorkload(system, db.url, producer);
+      const l = result.standalone.latency;
+      log(`  ${result.standalone.jobsPerSec} jobs/s; call → handler start p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms (${l.samples} samples, ${l.lost} lost)`);
     }
     if (want('enqueue')) {
       log(`enqueue: ${settings.enqueueSingle} single, then ${settings.drainJobs} in calls of ${settings.bulkSize}`);
@@ -505,6 +530,8 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['  drain DB cost: statements per job', ...cell((r) => r.drain?.dbCost?.statementsPerJob)],
     ['  drain DB cost: queue tables after (kB / dead tuples)', ...cell((r) => r.drain?.tables && `${r.drain.tables.totalKb} / ${r.drain.tables.deadTuples}`)],
     [`enqueue: 1 job per transaction (jobs/s)`, ...cell((r) => r.enqueue?.singleJobsPerSec)],
+    ['standalone enqueue: 1 job per call, no transaction (jobs/s)', ...cell((r) => r.standalone?.jobsPerSec)],
+    [`  standalone: call → handler start p50/p95/p99 (ms), ${settings.latencyRate}/s`, ...cell((r) => r.standalone && `${r.standalone.latency.p50}/${r.standalone.latency.p95}/${r.standalone.latency.p99}`)],
     [`enqueue: ${settings.bulkSize} jobs per call (jobs/s)`, ...cell((r) => r.enqueue?.bulkJobsPerSec)],
     ['  enqueue DB cost, 1 per tx: WAL B / buffers / statements per job', ...cell((r) => costCell(r.enqueue?.singleDbCost))],
     [`  enqueue DB cost, ${settings.bulkSize} per call: WAL B / buffers / statements per job`, ...cell((r) => costCell(r.enqueue?.bulkDbCost))],
@@ -550,6 +577,15 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ratios['enqueue overhead doctor-job (tx+enqueue / tx)'] = `x${dj.overhead.ratio} (${dj.overhead.meanMsWithout} → ${dj.overhead.meanMsWith} ms)`;
     const c = dj.overhead.concurrent;
     ratios[`enqueue overhead doctor-job, ${c.concurrency} at once (tx/s alone / with enqueue)`] = `x${c.ratio} (${c.txPerSecWithout} → ${c.txPerSecWith} tx/s)`;
+  }
+  if (dj?.standalone) {
+    for (const peer of ['graphile-worker', 'pg-boss'] as SystemName[]) {
+      const other = results[peer]?.standalone;
+      if (other) {
+        ratios[`standalone enqueue doctor-job / ${peer} (jobs/s)`] = `x${round(dj.standalone.jobsPerSec / other.jobsPerSec, 3)} (${dj.standalone.jobsPerSec} vs ${other.jobsPerSec})`;
+        ratios[`standalone call → start p50 doctor-job vs ${peer} (ms)`] = `${dj.standalone.latency.p50} vs ${other.latency.p50}`;
+      }
+    }
   }
   for (const l of dj?.latency ?? []) ratios[`latency doctor-job ${l.variant === 'fastPoll' ? `pollIntervalMs ${meta.djFastPollMs}` : `pollIntervalMs ${meta.djPollMs}`} p50/p99 ms`] = `${l.p50} / ${l.p99}`;
   for (const s of systems) {

@@ -25,7 +25,7 @@ export class BenchJobs {
 @Module({})
 class BenchAppModule {}
 
-interface DoctorJobApp {
+export interface DoctorJobApp {
   app: INestApplicationContext;
   outbox: OutboxService<Record<string, Payload>>;
   runner: OutboxRunner;
@@ -33,7 +33,8 @@ interface DoctorJobApp {
   close(): Promise<void>;
 }
 
-async function boot(
+/** Boots the bench's Doctor Job app (migrating first when `migrate`); also used by bench/enqueue-overhead.ts. */
+export async function boot(
   url: string,
   options: { autoStart: boolean; pollIntervalMs: number; batchSize: number; concurrency: number },
   migrate: boolean,
@@ -64,14 +65,19 @@ async function boot(
   };
 }
 
-async function producerOf(url: string, dj: DoctorJobApp, ownsApp: boolean): Promise<Producer> {
+/** `standalone`: the latency workload's producer sends (outbox.send) instead of enqueueing in a transaction. */
+async function producerOf(url: string, dj: DoctorJobApp, ownsApp: boolean, standalone = false): Promise<Producer> {
   const obs = observerPool(url);
   await obs.sql(BUSINESS_TABLE_SQL);
   const { outbox } = dj;
+  const sendOne = async (i: number) => void (await outbox.send(JOB_TYPE, { i }));
   return {
-    enqueueOne: async (i) => {
-      await outbox.transaction((tx) => outbox.enqueue(tx, JOB_TYPE, { i }));
-    },
+    enqueueOne: standalone
+      ? sendOne
+      : async (i) => {
+          await outbox.transaction((tx) => outbox.enqueue(tx, JOB_TYPE, { i }));
+        },
+    sendOne,
     enqueueBulk: async (from, count) => {
       const jobs = Array.from({ length: count }, (_, k) => ({ type: JOB_TYPE, payload: { i: from + k } }));
       await outbox.transaction((tx) => outbox.enqueueMany(tx, jobs), { timeout: 60_000 });
@@ -100,12 +106,13 @@ export async function makeProducer(url: string): Promise<Producer> {
 
 export async function makeConsumer(url: string, variant: string, onJob: OnJob): Promise<Consumer> {
   sink = onJob;
+  // 'standalone': the default configuration, its latency producer calling outbox.send.
   const config = variant === 'fastPoll' ? doctorJobConfig.fastPoll : doctorJobConfig.default;
   // autoStart false so that booting is not timed; start() is the runner's public start().
   const dj = await boot(url, { ...config, autoStart: false }, false);
   return {
     start: async () => dj.runner.start(),
     stop: () => dj.close(),
-    producer: () => producerOf(url, dj, false),
+    producer: () => producerOf(url, dj, false, variant === 'standalone'),
   };
 }

@@ -16,6 +16,7 @@ export async function makeProducer(url: string): Promise<Producer> {
   await obs.sql(BUSINESS_TABLE_SQL);
   return {
     enqueueOne: async (i) => void (await utils.addJob('noop', { i })),
+    sendOne: async (i) => void (await utils.addJob('noop', { i })),
     enqueueBulk: async (from, count) =>
       void (await utils.addJobs(Array.from({ length: count }, (_, k) => ({ identifier: 'noop', payload: { i: from + k } })))),
     businessTx: async (i, withJob) => {

@@ -32,6 +32,7 @@ export async function makeProducer(url: string): Promise<Producer> {
   const q = pgBossConfig.queue;
   return {
     enqueueOne: async (i) => void (await boss.send(q, { i })),
+    sendOne: async (i) => void (await boss.send(q, { i })),
     enqueueBulk: async (from, count) => boss.insert(Array.from({ length: count }, (_, k) => ({ name: q, data: { i: from + k } }))),
     businessTx: async (i, withJob) => {
       await prisma.$transaction(async (tx) => {

@@ -19,6 +19,7 @@ export async function makeProducer(url: string): Promise<Producer> {
   const prisma = plainPrisma(url);
   return {
     enqueueOne: async (i) => void (await obs.pool.query(INSERT, ['noop', JSON.stringify({ i })])),
+    sendOne: async (i) => void (await obs.pool.query(INSERT, ['noop', JSON.stringify({ i })])),
     enqueueBulk: async (from, count) => {
       const payloads = Array.from({ length: count }, (_, k) => ({ i: from + k }));
       await obs.pool.query(

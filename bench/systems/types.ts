@@ -15,6 +15,11 @@ export type OnJob = (payload: Payload) => void;
 export interface Producer {
   /** One job in a transaction of its own (the system's ordinary single-enqueue call). */
   enqueueOne(i: number): Promise<void>;
+  /**
+   * One job outside any transaction of the app's (the standalone enqueue): Doctor Job's
+   * `outbox.send`, graphile-worker's `addJob`, pg-boss's `send`, raw: one autocommit INSERT.
+   */
+  sendOne(i: number): Promise<void>;
   /** `count` jobs in one call (the system's bulk path). */
   enqueueBulk(from: number, count: number): Promise<void>;
   /** A Prisma interactive transaction with one business insert, plus an enqueue in the same transaction when `withJob`. */

@@ -18,9 +18,46 @@ export const MAX_PAYLOAD_DEPTH = { postgresql: 1_000, sqlite: 998, mysql: 29 } a
 export function toJson(payload: unknown, maxDepth: number = MAX_PAYLOAD_DEPTH.postgresql): { json: string } | { problems: string[] } {
   const problems: string[] = [];
   if (payload === undefined) return { problems: ['payload is undefined; pass a JSON value (use null or {} for "nothing")'] };
+  // Most payloads are plain data: one quick pass without paths or frames says so; anything it
+  // does not vouch for (a problem, or only something unusual) gets the full walk and its messages.
+  if (isPlainJson(payload, 0, maxDepth)) return { json: JSON.stringify(payload) };
   walk(payload, maxDepth, problems);
   if (problems.length) return { problems };
   return { json: JSON.stringify(payload) };
+}
+
+/**
+ * True when `value` (inside `depth` containers) is JSON that `walk` would find no problem in:
+ * strings without NUL, finite numbers, booleans, null, valid Dates and plain arrays and objects
+ * of those, at most `maxDepth` deep. False for anything else, problem or not (the walk decides).
+ * Recursive, but never deeper than maxDepth (at most 1,000): a cycle ends at that depth too.
+ */
+function isPlainJson(value: unknown, depth: number, maxDepth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !value.includes('\u0000');
+    case 'number':
+      return Number.isFinite(value);
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth + 1 > maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1, maxDepth)) return false;
+    return true;
+  }
+  if (value instanceof Date) return !Number.isNaN(value.getTime());
+  if (value instanceof Map || value instanceof Set || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== undefined && (key.includes('\u0000') || !isPlainJson(item, depth + 1, maxDepth))) return false;
+  }
+  return true;
 }
 
 /** A value to look at, inside `depth` objects or arrays; or the end of a container (it stops being an ancestor). */

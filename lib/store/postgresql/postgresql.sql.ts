@@ -11,7 +11,8 @@ const KEY_LOCK = (key: string) => `pg_advisory_xact_lock(hashtextextended('docto
 
 /** The notification channel: a wake-up call with no payload. */
 const CHANNEL = 'doctor_job';
-export const NOTIFIED = `LATERAL (SELECT pg_notify('${CHANNEL}', '')) AS notified`;
+const NOTIFY = `pg_notify('${CHANNEL}', '')`;
+export const NOTIFIED = `LATERAL (SELECT ${NOTIFY}) AS notified`;
 
 // Ids leave as text (bigint would arrive as BigInt). The alias shadows the column in ORDER BY, so
 // ordering always names the table: ORDER BY "doctor_job"."id", never ORDER BY "id".
@@ -45,35 +46,47 @@ const INSERT_BATCH = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts
          ORDER BY e.ord
          ON CONFLICT ("dedup_key") DO NOTHING`;
 
+/** The optional columns of a single-job insert, in parameter order: [column, value with ? for its parameter]. */
+const SINGLE_INSERT_COLUMNS = {
+  priority: ['"priority"', '?::int'],
+  orderingKey: ['"ordering_key"', '?'],
+  runAt: ['"run_at"', '?::timestamptz'],
+  delayMs: ['"run_at"', "now() + ?::bigint * interval '1 millisecond'"],
+  traceContext: ['"trace_context"', '?'],
+  dedupKey: ['"dedup_key"', '?'],
+} as const satisfies Record<string, readonly [string, string]>;
+export const SINGLE_INSERT_OPTIONAL = Object.keys(SINGLE_INSERT_COLUMNS) as (keyof typeof SINGLE_INSERT_COLUMNS)[];
+/** Which optional columns a single-job insert sends (runAt and delayMs never both), and whether it wakes the runners. */
+export type SingleInsertShape = { -readonly [name in keyof typeof SINGLE_INSERT_COLUMNS]?: boolean } & { notify?: boolean };
+
 export const insert = {
   /** Any batch, as one JSON array ($1); with pg_notify in the statement (`notify`) or without (`silent`). */
   batch: { notify: insertReturning(true, INSERT_BATCH, ['id', 'dedup_key']), silent: insertReturning(false, INSERT_BATCH, ['id', 'dedup_key']) },
-  /** The columns every single-job insert sends ($1, $2, $3: type, payload, max_attempts). */
-  required: { columns: ['"type"', '"payload"', '"max_attempts"'], values: ['$1', '$2::jsonb', '$3::int'] },
-  /** Sent only when they differ from the table's defaults: [column, value with ? for its parameter]. */
-  optional: {
-    priority: ['"priority"', '?::int'],
-    orderingKey: ['"ordering_key"', '?'],
-    runAt: ['"run_at"', '?::timestamptz'],
-    delayMs: ['"run_at"', "now() + ?::bigint * interval '1 millisecond'"],
-    traceContext: ['"trace_context"', '?'],
-    dedupKey: ['"dedup_key"', '?'],
-  } satisfies Record<string, readonly [string, string]>,
   /**
-   * One job, with the columns picked by the store. With `keyParam` (the parameter of its ordering
-   * key), the row is inserted only once the transaction holds the key's lock (see `lockKeys`), in
-   * the same statement. With `dedup` (a dedup key among the columns), a taken key inserts nothing
-   * and returns no row. In autocommit (outbox.send) the statement is the whole transaction, so the
-   * key's lock is held until the job is committed.
+   * One job, sending only the columns that differ from the table's defaults (`shape`: which of
+   * the optional ones, in the order of SINGLE_INSERT_OPTIONAL, as $4, $5, ... after type, payload
+   * and max_attempts). With an ordering key, the row is inserted only once the transaction holds
+   * the key's lock (see `lockKeys`), in the same statement: in autocommit (outbox.send) the
+   * statement is the whole transaction, so the lock is held until the job is committed. With a
+   * dedup key, a taken key inserts nothing and returns no row. `notify`: pg_notify in the
+   * RETURNING list (once per inserted row; no CTE around the insert to plan and run).
    */
-  one: (notify: boolean, columns: string[], values: string[], keyParam?: string, dedup = false) =>
-    insertReturning(
-      notify,
-      (keyParam
-        ? `INSERT INTO "doctor_job" (${columns.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT ${KEY_LOCK(`${keyParam}::text`)}) AS key_lock`
-        : `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`) + (dedup ? ` ON CONFLICT ("dedup_key") DO NOTHING` : ''),
-      ['id'],
-    ),
+  single: (shape: SingleInsertShape) => {
+    const columns = ['"type"', '"payload"', '"max_attempts"'];
+    const values = ['$1', '$2::jsonb', '$3::int'];
+    let keyParam: string | undefined;
+    for (const name of SINGLE_INSERT_OPTIONAL) {
+      if (!shape[name]) continue;
+      const [column, value] = SINGLE_INSERT_COLUMNS[name];
+      columns.push(column);
+      values.push(value.replace('?', `$${values.length + 1}`));
+      if (name === 'orderingKey') keyParam = `$${values.length}`;
+    }
+    const insert = keyParam
+      ? `INSERT INTO "doctor_job" (${columns.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT ${KEY_LOCK(`${keyParam}::text`)}) AS key_lock`
+      : `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`;
+    return `${insert}${shape.dedupKey ? ' ON CONFLICT ("dedup_key") DO NOTHING' : ''} RETURNING "id"::text AS "id"${shape.notify ? `, ${NOTIFY} IS NULL AS "notified"` : ''}`;
+  },
   /**
    * Serialises the producers of an ordering key: a transaction-scoped advisory lock per key ($1, a
    * JSON array), taken in key order, held until the enqueuing transaction ends. So a key's jobs get

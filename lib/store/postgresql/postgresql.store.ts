@@ -123,29 +123,22 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
 
   /**
    * One job (the common enqueue): plain parameters, and only the columns that differ from the
-   * table's defaults, so the usual enqueue sends three values. Undefined when its dedup key was taken.
+   * table's defaults, so the usual enqueue sends three values. Undefined when its dedup key was
+   * taken. The statement's text is built once per shape (which columns, notify or not).
    */
   private async insertOne(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string | undefined> {
-    const { required, optional } = sql.insert;
-    const columns = [...required.columns];
-    const values = [...required.values];
     const params: unknown[] = [job.type, job.payload, job.maxAttempts];
-    const add = ([column, value]: readonly [string, string], param: unknown) => {
-      params.push(param);
-      columns.push(column);
-      values.push(value.replace('?', `$${params.length}`));
-    };
-    if (job.priority !== 0) add(optional.priority, job.priority);
-    let keyParam: string | undefined;
-    if (job.orderingKey !== undefined) {
-      add(optional.orderingKey, job.orderingKey);
-      keyParam = `$${params.length}`;
-    }
-    if (job.runAt) add(optional.runAt, job.runAt.toISOString());
-    else if (job.delayMs) add(optional.delayMs, job.delayMs);
-    if (job.traceContext !== undefined) add(optional.traceContext, job.traceContext);
-    if (job.dedupKey !== undefined) add(optional.dedupKey, job.dedupKey);
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(sql.insert.one(notify, columns, values, keyParam, job.dedupKey !== undefined), ...params);
+    // Bit 0: notify; bit k+1: the k-th optional column of SINGLE_INSERT_OPTIONAL is sent.
+    let shape = notify ? 1 : 0;
+    if (job.priority !== 0) (shape |= 1 << 1), params.push(job.priority);
+    if (job.orderingKey !== undefined) (shape |= 1 << 2), params.push(job.orderingKey);
+    if (job.runAt) (shape |= 1 << 3), params.push(job.runAt.toISOString());
+    else if (job.delayMs) (shape |= 1 << 4), params.push(job.delayMs);
+    if (job.traceContext !== undefined) (shape |= 1 << 5), params.push(job.traceContext);
+    if (job.dedupKey !== undefined) (shape |= 1 << 6), params.push(job.dedupKey);
+    let statement = SINGLE_INSERTS.get(shape);
+    if (statement === undefined) SINGLE_INSERTS.set(shape, (statement = singleInsert(shape)));
+    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(statement, ...params);
     return rows[0]?.id;
   }
 
@@ -312,6 +305,16 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     const rows = await this.query(sql.listJobs, query.type ?? null, query.limit);
     return rows.map(toPendingJob);
   }
+}
+
+/** The single-job insert statements built so far, by shape (see insertOne). */
+const SINGLE_INSERTS = new Map<number, string>();
+
+/** The statement of a shape bit mask of insertOne. */
+function singleInsert(bits: number): string {
+  const shape: baseSql.SingleInsertShape = { notify: (bits & 1) !== 0 };
+  baseSql.SINGLE_INSERT_OPTIONAL.forEach((name, k) => (shape[name] = (bits & (1 << (k + 1))) !== 0));
+  return sql.insert.single(shape);
 }
 
 /** A DeadLetterFilter as the statements' four parameters: type, reason, failed before, failed after (ISO text; NULL for any). */

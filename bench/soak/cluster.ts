@@ -59,7 +59,10 @@ export class SoakCluster {
     for (let i = 0; i < lines.length; i++) {
       const head = /^(\S+ \S+) \S+ \[\d+\] LOG:  automatic vacuum of table "[^"]*\.([^".]+)"/.exec(lines[i]);
       if (!head || head[2] !== table) continue;
-      const text = lines.slice(i, i + 12).join('\n');
+      // The report's lines up to the next log line of the server.
+      let end = i + 1;
+      while (end < lines.length && !/^\S+ \S+ \S+ \[\d+\] /.test(lines[end])) end++;
+      const text = lines.slice(i, end).join('\n');
       const tuples = /tuples: (\d+) removed, (\d+) remain, (\d+) are dead but not yet removable/.exec(text);
       const pages = /pages: (\d+) removed, (\d+) remain/.exec(text);
       const elapsed = /system usage: .*elapsed: ([\d.]+) s/.exec(text);

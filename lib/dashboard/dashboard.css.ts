@@ -21,5 +21,5 @@ form.inline{display:inline}.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;a
 .confirm{position:fixed;left:50%;top:20%;transform:translateX(-50%);background:var(--bg);border:2px solid var(--danger);border-radius:.4rem;padding:1rem 1.2rem;max-width:34rem;box-shadow:0 8px 30px #0004}
 .pager{margin-top:1rem}.pager a{margin-right:1rem}.legend{font-size:.85rem}.key{display:inline-block;width:.8rem;height:.8rem;vertical-align:middle}
 .key.p{background:var(--p)}.key.f{background:var(--f)}.key.d{background:var(--d)}
-svg .p{stroke:var(--p)}svg .f{stroke:var(--f)}svg .d{stroke:var(--d)}svg .axis{stroke:var(--line)}svg.chart{max-width:100%;height:auto}svg.spark{vertical-align:middle}
+svg .p{stroke:var(--p)}svg .f{stroke:var(--f)}svg .d{stroke:var(--d)}svg .axis{stroke:var(--line)}svg.chart{max-width:100%;height:auto;display:block}.chart-box{max-width:600px}.ticks{display:flex;justify-content:space-between;margin:.1rem 0;font-size:.75rem;color:var(--muted)}svg.spark{vertical-align:middle}
 `;

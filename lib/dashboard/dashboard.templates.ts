@@ -9,6 +9,7 @@ export const TEMPLATES: Record<string, string> = {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="csrf-token" content="<%= it.csrf %>">
 <title><%= it.title %> · Doctor Job</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="<%= it.base %>/assets/dashboard.css?v=<%= it.assetVersion %>">
 <script src="<%= it.base %>/assets/dashboard.js?v=<%= it.assetVersion %>" defer></script>
 </head>
@@ -45,7 +46,7 @@ export const TEMPLATES: Record<string, string> = {
   '@overview': `<h1>Overview</h1>
 <section aria-labelledby="activity-title"><h2 id="activity-title">Last hour on this instance</h2>
 <p class="muted">Processed, failed (retried later) and dead-lettered attempts per minute, counted from this instance's lifecycle events since it started at <%~ it.h.time(it.startedAt) %>; other instances' work is not in it.</p>
-<%~ it.chart %>
+<div class="chart-box"><%~ it.chart %><p class="ticks" aria-hidden="true"><span>60 min ago</span><span>now</span></p></div>
 <p class="legend"><span class="key p"></span> processed <%= it.last.processed %> <span class="key f"></span> failed <%= it.last.failed %> <span class="key d"></span> dead-lettered <%= it.last.deadLettered %></p></section>
 <section aria-labelledby="types-title"><h2 id="types-title">Job types</h2>
 <% if (it.rows.length === 0) { %><p class="muted">No jobs, dead letters or pauses yet.</p><% } else { %>

@@ -64,12 +64,18 @@ export function link(base: string, path: string, query: Record<string, string | 
   return `${base}${path}${text ? `?${text}` : ''}`;
 }
 
+/** Payloads shown up to this many characters (a page a phone can load); the CLI's `jobs show --json` prints any size. */
+export const MAX_PAYLOAD_CHARS = 100_000;
+
 function pretty(payload: unknown): string {
+  let text: string;
   try {
-    return JSON.stringify(payload, null, 2) ?? String(payload);
+    text = JSON.stringify(payload, null, 2) ?? String(payload);
   } catch {
-    return String(payload);
+    text = String(payload);
   }
+  if (text.length <= MAX_PAYLOAD_CHARS) return text;
+  return `${text.slice(0, MAX_PAYLOAD_CHARS)}\n… (${text.length - MAX_PAYLOAD_CHARS} more characters not shown: doctor-job jobs show <id> --json or dead-letters show <id> --json prints it whole)`;
 }
 
 function age(ms: number): string {

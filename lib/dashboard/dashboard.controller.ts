@@ -14,7 +14,7 @@
  *   error-message          the message of an error page
  * Other hooks: <meta name="csrf-token">, the checkbox #auto-refresh, the confirmation #bulk-confirm.
  */
-import { BadRequestException, Body, ForbiddenException, Get, Header, HttpCode, Inject, Injectable, Optional, Param, Post, Query, Req, Res, SetMetadata } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, Get, Header, HttpCode, Inject, Injectable, Optional, Post, Req, Res, SetMetadata } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DoctorJobAdminService } from '../admin/admin.service';
 import type { DeadLetterBulkMatch } from '../admin/admin.types';
@@ -79,7 +79,8 @@ export class DashboardController {
   }
 
   @Get('jobs')
-  async jobs(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Query() query: Query): Promise<string> {
+  async jobs(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+    const query = queryOf(req);
     const ctx = this.page(req, res, '/jobs');
     const q = echo(query, ['state', 'type', 'orderingKey', 'dedupKey', 'limit', 'cursor']);
     const result = await this.admin.listJobs({
@@ -94,7 +95,8 @@ export class DashboardController {
   }
 
   @Get('jobs/:id')
-  async job(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Param('id') id: string): Promise<string> {
+  async job(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+    const id = idOf(req);
     const ctx = this.page(req, res, `/jobs/${id}`);
     return jobPage(ctx, await this.admin.getJob(id));
   }
@@ -102,12 +104,13 @@ export class DashboardController {
   /** How many dead letters a filter matches (what a bulk action would touch), as JSON: `{ count }`. */
   @Get('dead-letters/count')
   @Header('Cache-Control', 'no-store')
-  async deadLetterCount(@Query() query: Query): Promise<{ count: number }> {
-    return { count: await this.admin.countDeadLetters(filterOf(query)) };
+  async deadLetterCount(@Req() req: RequestLike): Promise<{ count: number }> {
+    return { count: await this.admin.countDeadLetters(filterOf(queryOf(req))) };
   }
 
   @Get('dead-letters')
-  async deadLetters(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Query() query: Query): Promise<string> {
+  async deadLetters(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+    const query = queryOf(req);
     const ctx = this.page(req, res, '/dead-letters');
     const q = echo(query, ['type', 'reason', 'failedAfter', 'failedBefore', 'limit', 'cursor']);
     const filter = filterOf(query);
@@ -116,7 +119,8 @@ export class DashboardController {
   }
 
   @Get('dead-letters/:id')
-  async deadLetter(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Param('id') id: string): Promise<string> {
+  async deadLetter(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+    const id = idOf(req);
     const ctx = this.page(req, res, `/dead-letters/${id}`);
     return deadLetterPage(ctx, await this.admin.getDeadLetter(id));
   }
@@ -125,8 +129,8 @@ export class DashboardController {
 
   @Post('actions/jobs/cancel')
   @HttpCode(200)
-  async cancel(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Body() body: unknown) {
-    return this.act(req, res, body, '/actions/jobs/cancel', async (fields) => {
+  async cancel(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+    return this.act(req, res, '/actions/jobs/cancel', async (fields) => {
       const result = await this.admin.cancelJobs(requireIds(fields));
       return { action: 'cancel', ...result, message: `Cancelled ${plural(result.count, 'job')}: ${result.count === 1 ? 'it is' : 'they are'} now dead letters with reason cancelled (replay to undo)` };
     });
@@ -134,8 +138,8 @@ export class DashboardController {
 
   @Post('actions/jobs/run-now')
   @HttpCode(200)
-  async runNow(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Body() body: unknown) {
-    return this.act(req, res, body, '/actions/jobs/run-now', async (fields) => {
+  async runNow(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+    return this.act(req, res, '/actions/jobs/run-now', async (fields) => {
       const result = await this.admin.runJobsNow(requireIds(fields));
       const already = result.alreadyDue.length ? ` (${plural(result.alreadyDue.length, 'job')} already due)` : '';
       return { action: 'run-now', ...result, message: `Made ${plural(result.count, 'job')} due now${already}` };
@@ -144,8 +148,8 @@ export class DashboardController {
 
   @Post('actions/dead-letters/replay')
   @HttpCode(200)
-  async replay(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Body() body: unknown) {
-    return this.act(req, res, body, '/actions/dead-letters/replay', async (fields) => {
+  async replay(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+    return this.act(req, res, '/actions/dead-letters/replay', async (fields) => {
       const ids = optionalIds(fields);
       const result = ids ? await this.admin.replayDeadLetters(ids) : await this.admin.replayDeadLettersWhere(bulkOf(fields));
       return { action: 'replay', ...result, message: `Replayed ${plural(result.count, 'dead letter')}${result.count ? ` as ${result.count === 1 ? 'job' : 'jobs'} ${result.jobIds.join(', ')}` : ''}` };
@@ -154,8 +158,8 @@ export class DashboardController {
 
   @Post('actions/dead-letters/delete')
   @HttpCode(200)
-  async delete(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Body() body: unknown) {
-    return this.act(req, res, body, '/actions/dead-letters/delete', async (fields) => {
+  async delete(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+    return this.act(req, res, '/actions/dead-letters/delete', async (fields) => {
       const ids = optionalIds(fields);
       const result = ids ? await this.admin.deleteDeadLetters(ids) : await this.admin.deleteDeadLettersWhere(bulkOf(fields));
       return { action: 'delete', ...result, message: `Deleted ${plural(result.count, 'dead letter')} with ${result.count === 1 ? 'its' : 'their'} attempt history` };
@@ -164,8 +168,8 @@ export class DashboardController {
 
   @Post('actions/pause')
   @HttpCode(200)
-  async pause(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Body() body: unknown) {
-    return this.act(req, res, body, '/actions/pause', async (fields) => {
+  async pause(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+    return this.act(req, res, '/actions/pause', async (fields) => {
       const result = await this.admin.pause(fields.type as string);
       return { action: 'pause', ...result, count: result.changed ? 1 : 0, message: result.changed ? `Paused ${result.type}: no runner claims its jobs from the next poll on; they stay queued` : `${result.type} was already paused` };
     });
@@ -173,8 +177,8 @@ export class DashboardController {
 
   @Post('actions/resume')
   @HttpCode(200)
-  async resume(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown, @Body() body: unknown) {
-    return this.act(req, res, body, '/actions/resume', async (fields) => {
+  async resume(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+    return this.act(req, res, '/actions/resume', async (fields) => {
       const result = await this.admin.resume(fields.type as string);
       return { action: 'resume', ...result, count: result.changed ? 1 : 0, message: result.changed ? `Resumed ${result.type}: runners claim its jobs again from the next poll on` : `${result.type} was not paused` };
     });
@@ -194,8 +198,9 @@ export class DashboardController {
   }
 
   /** Read-only and CSRF checks, then the action; JSON for the page's script, an HTML page for a plain form post. */
-  private async act(req: RequestLike, res: unknown, body: unknown, suffix: string, run: (fields: Record<string, unknown>) => Promise<ActionOutcome>): Promise<ActionOutcome | string> {
+  private async act(req: RequestLike, res: unknown, suffix: string, run: (fields: Record<string, unknown>) => Promise<ActionOutcome>): Promise<ActionOutcome | string> {
     if (this.options.readOnly) throw new ForbiddenException('This console is read-only (readOnly: true): actions are refused; nothing was changed');
+    const body = req.body;
     this.csrf.verify(req.headers, body);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new BadRequestException(`The request body must be a JSON object such as {"ids": ["12"]} (or a form), got ${describe(body)}`);
@@ -211,6 +216,20 @@ export class DashboardController {
     const back = ctx.base + (suffix.includes('dead-letters') ? '/dead-letters' : suffix.includes('jobs') ? '/jobs' : '');
     return messagePage({ ...ctx, flash: outcome.message }, { title: 'Done', heading: 'Done', message: outcome.message, back, testid: 'result' });
   }
+}
+
+/*
+ * Query, route parameters and body are read from the request itself, not through @Query()/@Param()/
+ * @Body(): the app's global pipes (a ValidationPipe with forbidNonWhitelisted, say) then never see
+ * the console's parameters, which are not theirs to check. Express and Fastify both parse them onto
+ * the request (query, params, body).
+ */
+function queryOf(req: RequestLike): Query {
+  return typeof req.query === 'object' && req.query !== null ? (req.query as Query) : {};
+}
+
+function idOf(req: RequestLike): string {
+  return String((req.params as Record<string, unknown> | undefined)?.id ?? '');
 }
 
 function echo(query: Query, names: string[]): QueryEcho {

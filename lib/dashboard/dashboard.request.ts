@@ -5,6 +5,9 @@ export interface RequestLike {
   originalUrl?: string;
   headers: Record<string, string | string[] | undefined>;
   protocol?: string;
+  query?: unknown;
+  params?: unknown;
+  body?: unknown;
 }
 
 const SAFE_BASE = /^(\/[A-Za-z0-9._~-]+)+$/;
@@ -22,7 +25,8 @@ export function consoleBase(request: RequestLike, path: string, suffix?: string)
     if (!url.endsWith(suffix)) return fallback;
     base = url.slice(0, url.length - suffix.length);
   } else {
-    const at = url.lastIndexOf(fallback);
+    // The mount path's first occurrence as whole segments (after the app's global prefix, if any).
+    const at = `${url}/`.indexOf(`${fallback}/`);
     base = at < 0 ? fallback : url.slice(0, at + fallback.length);
   }
   return SAFE_BASE.test(base) && base.endsWith(fallback) ? base : fallback;

@@ -143,14 +143,21 @@ export const DASHBOARD_JS = `(function () {
       var next = new DOMParser().parseFromString(html, 'text/html').getElementById('content');
       var content = document.getElementById('content');
       if (!next || !content) return;
+      // Focus stays on the same control: found again by its label (unique per row), else by position among its kind.
+      var focusables = 'button, a, input, select';
+      var keyOf = function (el) { return el.getAttribute('aria-label') || el.id || el.getAttribute('data-testid') || el.name || el.textContent; };
       var active = document.activeElement;
-      var key = active && content.contains(active) ? (active.getAttribute('data-testid') || active.getAttribute('aria-label') || active.name) : null;
+      var key = null;
+      var index = 0;
+      if (active && content.contains(active)) {
+        key = keyOf(active);
+        index = Array.prototype.filter.call(content.querySelectorAll(focusables), function (el) { return keyOf(el) === key; }).indexOf(active);
+      }
       content.replaceChildren.apply(content, Array.prototype.slice.call(next.childNodes));
-      if (key) {
-        var same = Array.prototype.find.call(content.querySelectorAll('button, a, input, select'), function (el) {
-          return el.getAttribute('data-testid') === key || el.getAttribute('aria-label') === key || el.name === key;
-        });
-        if (same) same.focus();
+      if (key !== null) {
+        var same = Array.prototype.filter.call(content.querySelectorAll(focusables), function (el) { return keyOf(el) === key; });
+        var target = same[Math.min(Math.max(index, 0), same.length - 1)];
+        if (target) target.focus();
       }
     });
   }

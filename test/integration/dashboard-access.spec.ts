@@ -1,4 +1,4 @@
-import { Injectable, Module, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Module, UnauthorizedException, ValidationPipe, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { DoctorJobModule, JobHandler } from 'doctor-job';
@@ -169,6 +169,21 @@ describe('Dashboard access decision and read-only mode', () => {
     await app.admin.resume('acc-fail');
     await app.admin.cancelJobs(job);
     await app.admin.deleteDeadLettersWhere({ all: true });
+  });
+
+  it("leaves the app's global pipes out of its parameters: a strict ValidationPipe does not refuse its filters or bodies", async () => {
+    const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true });
+    const app = await start({ authorize: () => true }, { globalPipes: [pipe] });
+    const letter = await deadLetter(app);
+    const list = await app.http.get('/jobs/dead-letters').query({ type: 'acc-fail', reason: 'failed' }).expect(200);
+    expect(list.text).toContain(`data-testid="dead-letter-row-${letter}"`);
+    await app.http.get('/jobs/jobs').query({ state: 'due', limit: '5' }).expect(200);
+    expect((await app.http.get(`/jobs/dead-letters/${letter}`).expect(200)).text).toContain('data-testid="payload"');
+    // An error page's links lead to the console's root, also when the route repeats the mount path (/jobs/jobs/…).
+    expect((await app.http.get('/jobs/jobs/123456').expect(404)).text).toContain('<a href="/jobs">Back</a>');
+    const session = await openSession(app.http, '/jobs');
+    expect((await postAction(app.http, '/jobs/actions/dead-letters/delete', session, { type: 'acc-fail', reason: 'failed' }).expect(200)).body).toMatchObject({ count: 1 });
+    expect(await db.countDeadLetters()).toBe(0);
   });
 
   it('forRootAsync takes its options from a factory with injected providers; links and the cookie follow a global prefix', async () => {

@@ -1,4 +1,4 @@
-import type { DynamicModule, INestApplication, Provider } from '@nestjs/common';
+import type { DynamicModule, INestApplication, PipeTransform, Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -23,7 +23,7 @@ export interface DashboardApp {
 export async function startDashboardApp(
   db: TestDatabase,
   dashboard: DynamicModule,
-  options: { providers?: Provider[]; adapter?: 'express' | 'fastify'; globalPrefix?: string } = {},
+  options: { providers?: Provider[]; adapter?: 'express' | 'fastify'; globalPrefix?: string; globalPipes?: PipeTransform[] } = {},
 ): Promise<DashboardApp> {
   const logs = new CapturedLogs();
   const module = await Test.createTestingModule({
@@ -35,6 +35,7 @@ export async function startDashboardApp(
   const app = options.adapter === 'fastify' ? module.createNestApplication(new FastifyAdapter()) : module.createNestApplication();
   app.useLogger(logs);
   if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
+  if (options.globalPipes) app.useGlobalPipes(...options.globalPipes);
   await app.init();
   if (options.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const outbox = app.get<OutboxService<AnyJobs>>(OutboxService);

@@ -21,7 +21,7 @@ import type { DeadLetterBulkMatch } from '../admin/admin.types';
 import { describe } from '../util/describe';
 import { DashboardActivity } from './dashboard.activity';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './dashboard.assets';
-import { DASHBOARD_OPTIONS, PUBLIC_ASSET } from './dashboard.constants';
+import { CSRF_COOKIE, DASHBOARD_OPTIONS, PUBLIC_ASSET } from './dashboard.constants';
 import { DashboardCsrf } from './dashboard.csrf';
 import type { ResolvedDashboardOptions } from './dashboard.options';
 import { consoleBase, param, wantsJson, type RequestLike } from './dashboard.request';
@@ -190,10 +190,11 @@ export class DashboardController {
   private page(req: RequestLike, res: unknown, suffix: string): PageContext {
     const adapter = this.adapterHost.httpAdapter;
     const base = consoleBase(req, this.options.path, suffix);
-    const { nonce, setCookie } = this.csrf.nonceFor(req.headers, base, req.protocol === 'https');
+    const { nonce, fresh } = this.csrf.nonceFor(req.headers);
     adapter.setHeader(res, 'Content-Type', 'text/html; charset=utf-8');
     adapter.setHeader(res, 'Cache-Control', 'no-store');
-    if (setCookie) adapter.setHeader(res, 'Set-Cookie', setCookie);
+    // Appended (any cookie the app's guard set on this response stays); a session cookie, scoped to the console's path.
+    if (fresh) adapter.setCookie(res, CSRF_COOKIE, nonce, { path: base, httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
     return { base, csrf: this.csrf.tokenFor(nonce), readOnly: this.options.readOnly, refreshMs: this.options.refreshIntervalMs };
   }
 

@@ -20,13 +20,11 @@ export class DashboardCsrf {
     this.secret = options.csrfSecret === null ? randomBytes(32) : Buffer.from(options.csrfSecret, 'utf8');
   }
 
-  /** The request's nonce if its cookie holds a well-formed one, else a new one (and the Set-Cookie value to send it). */
-  nonceFor(headers: Record<string, unknown>, cookiePath: string, secure: boolean): { nonce: string; setCookie?: string } {
+  /** The request's nonce if its cookie holds a well-formed one, else a new one (`fresh`: the page must set the cookie). */
+  nonceFor(headers: Record<string, unknown>): { nonce: string; fresh: boolean } {
     const existing = readCookie(headers, CSRF_COOKIE);
-    if (existing && NONCE.test(existing)) return { nonce: existing };
-    const nonce = randomBytes(32).toString('base64url');
-    const attributes = [`Path=${cookiePath}`, 'HttpOnly', 'SameSite=Strict', ...(secure ? ['Secure'] : [])];
-    return { nonce, setCookie: `${CSRF_COOKIE}=${nonce}; ${attributes.join('; ')}` };
+    if (existing && NONCE.test(existing)) return { nonce: existing, fresh: false };
+    return { nonce: randomBytes(32).toString('base64url'), fresh: true };
   }
 
   tokenFor(nonce: string): string {
@@ -54,8 +52,10 @@ export class DashboardCsrf {
 }
 
 /**
- * One cookie's value from the Cookie header. Hand-parsed (a few lines) rather than through
- * `cookie`: its current major is ES modules only, and the console reads a single cookie it set itself.
+ * One cookie's value from the Cookie header, read from the request rather than through Nest's
+ * `@Cookies()`, which would run the app's global pipes on it (Nest's own parser is internal to
+ * @nestjs/core), and rather than the `cookie` package, whose current major is ES modules only.
+ * The console reads a single cookie it set itself: a base64url value, nothing to decode.
  */
 export function readCookie(headers: Record<string, unknown>, name: string): string | undefined {
   const header = headers.cookie;

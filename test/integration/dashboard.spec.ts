@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
+import { JobHandler, OutboxRunner } from 'doctor-job';
+import { waitFor } from '../support/wait';
 import { CONTENT_SECURITY_POLICY, DoctorJobDashboardModule } from 'doctor-job/dashboard';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
 import { attr, openSession, parsePage, postAction, startDashboardApp, testIds, type ConsoleSession, type DashboardApp } from './dashboard.fixture';
@@ -8,6 +9,13 @@ const IMG = '<img src=x onerror=alert(1)>';
 const SCRIPT = '</script><script>alert(1)</script>';
 const QUOTES = `" onmouseover="alert(1)" x='`;
 const XSS_TYPE = `dash-${IMG}`;
+
+let gate: { promise: Promise<void>; open: () => void };
+const newGate = () => {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  gate = { promise, open };
+};
 
 @Injectable()
 class DashboardJobs {
@@ -20,6 +28,11 @@ class DashboardJobs {
   @JobHandler('dash-fail', { maxAttempts: 1 })
   fail(payload: { message: string }) {
     throw new Error(payload.message);
+  }
+
+  @JobHandler('dash-slow')
+  async slow() {
+    await gate.promise;
   }
 
   @JobHandler(XSS_TYPE, { maxAttempts: 1 })
@@ -287,6 +300,27 @@ eachDialect('Dashboard pages and actions', (dialect) => {
     expect(letter).toMatchObject({ jobId: queued, reason: 'cancelled', type: 'dash-ok' });
     expect(await db.countJobs()).toBe(1);
     expect((await postAction(c.http, '/ops/jobs/actions/jobs/cancel', session, { ids: [queued] }).expect(404)).body.message).toContain(`No job in the queue has the id ${queued}`);
+  });
+
+  it('shows a running job with the instance that holds it and since when, and refuses to cancel it (409), changing nothing', async () => {
+    newGate();
+    const id = await c.enqueue('dash-slow');
+    const runner = c.app.get(OutboxRunner);
+    runner.start();
+    try {
+      await waitFor('the slow job running', async () => (await c.admin.listJobs({ state: 'running' })).items[0]?.lockedBy === runner.instance);
+      const html = (await c.http.get('/ops/jobs/jobs').query({ state: 'running' }).expect(200)).text;
+      const row = new RegExp(`<tr data-testid="job-row-${id}">[\\s\\S]*?</tr>`).exec(html)![0];
+      expect(row).toContain(`<td>running</td>`);
+      expect(row).toMatch(new RegExp(`<td>${runner.instance.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} since <time datetime="\\d{4}-`));
+      expect(row).not.toContain('data-testid="cancel"');
+      const refused = await postAction(c.http, '/ops/jobs/actions/jobs/cancel', session, { ids: [id] }).expect(409);
+      expect(refused.body.message).toContain(`Job ${id} is running`);
+      expect((await c.admin.getJob(id)).state).toBe('running');
+    } finally {
+      gate.open();
+      await runner.stop();
+    }
   });
 
   it('pauses and resumes a type for every instance', async () => {

@@ -151,6 +151,9 @@ function jobOf(n: number, t: number): { type: typeof SOAK_JOB; payload: SoakPayl
 }
 const MIX = '70 % immediate, 10 % delayed 1-10 s, 5 % failing once then succeeding (retry after ~200 ms), 15 % keyed (orderingKey, 64 keys)';
 
+/** Jobs whose enqueue transaction failed (numbered but never committed): they must not run, and are not counted as lost. */
+const failedNumbers: number[] = [];
+
 async function produce(app: SoakApp, until: () => boolean): Promise<{ produced: number; errors: number }> {
   let next = 0;
   let committed = 0;
@@ -172,6 +175,7 @@ async function produce(app: SoakApp, until: () => boolean): Promise<{ produced: 
         })
         .catch((e) => {
           errors++;
+          for (let k = 0; k < count; k++) failedNumbers.push(from + k);
           process.stderr.write(`enqueue of ${from}..${from + count - 1} failed: ${e?.message ?? e}\n`);
         })
         .finally(() => inFlight.delete(p));
@@ -292,7 +296,7 @@ interface Target {
   met: boolean | null; // null: not assessable in this run
 }
 
-function evaluate(samples: Sample[], end: { rss: number[]; warmRss: number[]; lost: number; duplicates: number; repeatedAttempts: number; reindexFrom: number }): Target[] {
+function evaluate(samples: Sample[], end: { rss: number[]; warmRss: number[]; lost: number; phantoms: number; duplicates: number; repeatedAttempts: number; reindexFrom: number }): Target[] {
   const size = (s: Sample) => s.tableBytes + s.indexBytes;
   const base = samples.find((s) => s.at >= WARMUP) ?? samples[0];
   const before = samples.filter((s) => s.at > WARMUP && s.at <= HOLD_START);
@@ -362,8 +366,8 @@ function evaluate(samples: Sample[], end: { rss: number[]; warmRss: number[]; lo
   });
   targets.push({
     target: '0 lost jobs and 0 duplicates (no crash injected)',
-    figure: `${end.lost} lost, ${end.duplicates} duplicates (jobs that succeeded more than once), ${end.repeatedAttempts} repeated attempts`,
-    met: end.lost === 0 && end.duplicates === 0 && end.repeatedAttempts === 0,
+    figure: `${end.lost} lost (committed, never succeeded), ${end.duplicates} duplicates (jobs that succeeded more than once), ${end.repeatedAttempts} repeated attempts, ${end.phantoms} run of ${failedNumbers.length} jobs whose enqueue transaction failed`,
+    met: end.lost === 0 && end.phantoms === 0 && end.duplicates === 0 && end.repeatedAttempts === 0,
   });
   return targets;
 }
@@ -468,10 +472,12 @@ async function main(): Promise<number> {
 
   const [counts] = (
     await obs.query(`SELECT count(*) FILTER (WHERE ok) AS ok_runs, count(DISTINCT job_id) FILTER (WHERE ok) AS ok_jobs,
-      count(DISTINCT n) FILTER (WHERE ok AND n < $1) AS ok_numbers, count(*) AS runs,
-      (SELECT count(*) FROM (SELECT DISTINCT job_id, attempt FROM soak_run) d) AS distinct_attempts FROM soak_run`, [produced])
+      count(DISTINCT n) FILTER (WHERE ok AND n <> ALL($1::int[])) AS ok_numbers, count(DISTINCT n) FILTER (WHERE n = ANY($1::int[])) AS phantoms,
+      count(*) AS runs, (SELECT count(*) FROM (SELECT DISTINCT job_id, attempt FROM soak_run) d) AS distinct_attempts FROM soak_run`, [failedNumbers])
   ).rows;
+  // Lost: a committed job that never succeeded. Phantom: a job whose enqueue transaction failed and that ran all the same.
   const lost = produced - Number(counts.ok_numbers);
+  const phantoms = Number(counts.phantoms);
   const duplicates = Number(counts.ok_runs) - Number(counts.ok_jobs);
   const repeatedAttempts = Number(counts.runs) - Number(counts.distinct_attempts);
   await obs.end();
@@ -479,7 +485,7 @@ async function main(): Promise<number> {
 
   // The server log of the soak's own cluster has each autovacuum of doctor_job (log_autovacuum_min_duration = 0).
   const autovacuumRuns = (cluster?.autovacuums('doctor_job') ?? []).map((run) => ({ ...run, at: run.at - t0 }));
-  const targets = evaluate(samples, { rss: endRss, warmRss: warmRss.length ? warmRss : endRss, lost, duplicates, repeatedAttempts, reindexFrom: reindex.from });
+  const targets = evaluate(samples, { rss: endRss, warmRss: warmRss.length ? warmRss : endRss, lost, phantoms, duplicates, repeatedAttempts, reindexFrom: reindex.from });
   const load1 = loadavg();
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average ${load0[0].toFixed(2)} at the start, ${load1[0].toFixed(2)} at the end`;
   const label = QUICK || S.seconds < 600

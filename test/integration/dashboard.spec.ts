@@ -312,7 +312,7 @@ eachDialect('Dashboard pages and actions', (dialect) => {
       const html = (await c.http.get('/ops/jobs/jobs').query({ state: 'running' }).expect(200)).text;
       const row = new RegExp(`<tr data-testid="job-row-${id}">[\\s\\S]*?</tr>`).exec(html)![0];
       expect(row).toContain(`<td>running</td>`);
-      expect(row).toMatch(new RegExp(`<td>${runner.instance.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} since <time datetime="\\d{4}-`));
+      expect(row).toMatch(new RegExp(`<td>${runner.instance!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} since <time datetime="\\d{4}-`));
       expect(row).not.toContain('data-testid="cancel"');
       const refused = await postAction(c.http, '/ops/jobs/actions/jobs/cancel', session, { ids: [id] }).expect(409);
       expect(refused.body.message).toContain(`Job ${id} is running`);

@@ -186,6 +186,17 @@ describe('Dashboard access decision and read-only mode', () => {
     expect(await db.countDeadLetters()).toBe(0);
   });
 
+  it('csrfSecret: instances given the same secret take each other\'s tokens; one with its own random secret refuses them', async () => {
+    const secret = 'a-secret-shared-by-every-instance-0123456789';
+    const [one, two, own] = [await start({ authorize: () => true, csrfSecret: secret }), await start({ authorize: () => true, csrfSecret: secret }), await start({ authorize: () => true })];
+    const session = await openSession(one.http, '/jobs');
+    expect((await openSession(two.http, '/jobs')).token).not.toBe(session.token); // a new browser, a new nonce
+    expect((await postAction(two.http, '/jobs/actions/pause', session, { type: 'acc-fail' }).expect(200)).body).toMatchObject({ changed: true });
+    expect((await postAction(own.http, '/jobs/actions/resume', session, { type: 'acc-fail' }).expect(403)).body.message).toContain('CSRF token does not match');
+    expect((await one.admin.pausedTypes()).map((p) => p.type)).toEqual(['acc-fail']);
+    await one.admin.resume('acc-fail');
+  });
+
   it('forRootAsync takes its options from a factory with injected providers; links and the cookie follow a global prefix', async () => {
     const module = DoctorJobDashboardModule.forRootAsync({
       path: 'jobs',

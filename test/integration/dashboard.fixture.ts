@@ -86,9 +86,10 @@ interface HtmlNode {
 }
 
 /** Every element and text of a page, parsed as a browser parses it (parse5 follows the HTML standard). */
-export function parsePage(html: string): { elements: HtmlNode[]; text: string } {
+export function parsePage(html: string): { elements: HtmlNode[]; text: string; errors: string[] } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { parse } = require('parse5') as { parse(html: string): HtmlNode };
+  const { parse } = require('parse5') as { parse(html: string, options: { onParseError: (error: { code: string; startLine: number; startCol: number }) => void }): HtmlNode };
+  const errors: string[] = [];
   const elements: HtmlNode[] = [];
   let text = '';
   const walk = (node: HtmlNode) => {
@@ -97,8 +98,8 @@ export function parsePage(html: string): { elements: HtmlNode[]; text: string } 
     for (const child of node.childNodes ?? []) walk(child);
     if (node.content) walk(node.content);
   };
-  walk(parse(html));
-  return { elements, text };
+  walk(parse(html, { onParseError: (e) => errors.push(`${e.code} at ${e.startLine}:${e.startCol}`) }));
+  return { elements, text, errors };
 }
 
 export const attr = (node: HtmlNode, name: string) => node.attrs?.find((a) => a.name === name)?.value;

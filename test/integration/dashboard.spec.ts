@@ -47,7 +47,8 @@ class DashboardJobs {
  * and every attribute value and text exactly as the app stored it (so the payloads show as text).
  */
 function expectInert(html: string, mustShow: string[] = []) {
-  const { elements, text } = parsePage(html);
+  const { elements, text, errors } = parsePage(html);
+  expect(errors).toEqual([]); // well-formed HTML: nothing for a browser to repair
   const scripts = elements.filter((e) => e.tagName === 'script');
   expect(scripts.map((s) => attr(s, 'src'))).toEqual([expect.stringMatching(/^\/[^"]+\/assets\/dashboard\.js\?v=[0-9a-f]{12}$/)]);
   expect(scripts[0].childNodes ?? []).toEqual([]);

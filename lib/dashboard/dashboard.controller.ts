@@ -17,19 +17,15 @@
 import { BadRequestException, ForbiddenException, Get, Header, HttpCode, Inject, Injectable, Optional, Post, Req, Res, SetMetadata } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DoctorJobAdminService } from '../admin/admin.service';
-import type { DeadLetterBulkMatch } from '../admin/admin.types';
 import { describe } from '../util/describe';
 import { DashboardActivity } from './dashboard.activity';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './dashboard.assets';
 import { CSRF_COOKIE, DASHBOARD_OPTIONS, PUBLIC_ASSET } from './dashboard.constants';
 import { DashboardCsrf } from './dashboard.csrf';
 import type { ResolvedDashboardOptions } from './dashboard.options';
-import { consoleBase, param, wantsJson, type RequestLike } from './dashboard.request';
+import { bulkOf, echo, filterOf, idOf, limitOf, optionalIds, param, plural, queryOf, requireIds } from './dashboard.params';
+import { consoleBase, wantsJson, type RequestLike } from './dashboard.request';
 import { deadLetterPage, deadLettersPage, jobPage, jobsPage, messagePage, overviewPage, type PageContext, type QueryEcho } from './dashboard.views';
-
-type Query = Record<string, unknown>;
-
-const FILTER_FIELDS = ['type', 'reason', 'failedBefore', 'failedAfter'] as const;
 
 /** What an action answers (as JSON to the page's script). */
 export interface ActionOutcome {
@@ -218,65 +214,3 @@ export class DashboardController {
     return messagePage({ ...ctx, flash: outcome.message }, { title: 'Done', heading: 'Done', message: outcome.message, back, testid: 'result' });
   }
 }
-
-/*
- * Query, route parameters and body are read from the request itself, not through @Query()/@Param()/
- * @Body(): the app's global pipes (a ValidationPipe with forbidNonWhitelisted, say) then never see
- * the console's parameters, which are not theirs to check. Express and Fastify both parse them onto
- * the request (query, params, body).
- */
-function queryOf(req: RequestLike): Query {
-  return typeof req.query === 'object' && req.query !== null ? (req.query as Query) : {};
-}
-
-function idOf(req: RequestLike): string {
-  return String((req.params as Record<string, unknown> | undefined)?.id ?? '');
-}
-
-function echo(query: Query, names: string[]): QueryEcho {
-  const out: QueryEcho = {};
-  for (const name of names) {
-    const value = query?.[name];
-    out[name] = typeof value === 'string' ? value : undefined;
-  }
-  return out;
-}
-
-/** `limit` from the query: digits as a number, anything else passed on for the admin service to refuse with a 400 naming it. */
-function limitOf(query: Query): unknown {
-  const value = param(query, 'limit');
-  return typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value;
-}
-
-function filterOf(source: Query) {
-  const filter: Record<string, unknown> = {};
-  for (const name of FILTER_FIELDS) {
-    const value = param(source, name);
-    if (value !== undefined) filter[name] = value;
-  }
-  return filter;
-}
-
-function bulkOf(fields: Record<string, unknown>): DeadLetterBulkMatch {
-  const all = fields.all === 'true' ? true : fields.all === 'false' || fields.all === '' ? undefined : fields.all;
-  return { ...filterOf(fields), ...(all === undefined ? {} : { all }) } as DeadLetterBulkMatch;
-}
-
-function optionalIds(fields: Record<string, unknown>): string | string[] | undefined {
-  const ids = fields.ids;
-  if (ids === undefined || ids === '') return undefined;
-  const given = [...FILTER_FIELDS, 'all'].filter((name) => fields[name] !== undefined && fields[name] !== '');
-  if (given.length) throw new BadRequestException(`give either ids or a filter (${given.join(', ')}), not both; nothing was changed`);
-  return ids as string | string[];
-}
-
-function requireIds(fields: Record<string, unknown>): string | string[] {
-  const ids = fields.ids;
-  if (ids === undefined || ids === '') throw new BadRequestException('ids is required: the id of the job (or a list of ids), e.g. {"ids": ["12"]}; nothing was changed');
-  return ids as string | string[];
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-

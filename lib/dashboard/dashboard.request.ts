@@ -38,9 +38,3 @@ export function wantsJson(request: RequestLike): boolean {
   const accept = String(request.headers.accept ?? '');
   return type.includes('application/json') || (accept.includes('application/json') && !accept.includes('text/html'));
 }
-
-/** One query parameter as text: absent or '' → undefined; given twice → the array (which the admin service's checks refuse with a 400 naming it). */
-export function param(query: Record<string, unknown>, name: string): any {
-  const value = query?.[name];
-  return value === '' ? undefined : value;
-}

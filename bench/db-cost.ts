@@ -108,8 +108,9 @@ interface StatementRow {
   walBytes: number;
   walRecords: number;
   walFpi: number;
+  execMs: number;
 }
-const COUNTERS = ['calls', 'hit', 'read', 'dirtied', 'walBytes', 'walRecords', 'walFpi'] as const;
+const COUNTERS = ['calls', 'hit', 'read', 'dirtied', 'walBytes', 'walRecords', 'walFpi', 'execMs'] as const;
 
 export interface Snapshot {
   lsn: string;
@@ -125,7 +126,8 @@ export async function snapshot(admin: Client, database: string, role?: string): 
   const [{ lsn }] = (await admin.query(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows;
   const { rows } = await admin.query(
     `SELECT s.queryid::text AS id, s.query, s.calls::text AS calls, s.shared_blks_hit::text AS hit, s.shared_blks_read::text AS read,
-            s.shared_blks_dirtied::text AS dirtied, s.wal_bytes::text AS wal, s.wal_records::text AS records, s.wal_fpi::text AS fpi
+            s.shared_blks_dirtied::text AS dirtied, s.wal_bytes::text AS wal, s.wal_records::text AS records, s.wal_fpi::text AS fpi,
+            s.total_exec_time AS exec_ms
        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
       WHERE d.datname = $1 AND ($2::text IS NULL OR r.rolname = $2::text)`,
     [database, role ?? null],
@@ -143,6 +145,7 @@ export async function snapshot(admin: Client, database: string, role?: string): 
       walBytes: Number(row.wal),
       walRecords: Number(row.records),
       walFpi: Number(row.fpi),
+      execMs: Number(row.exec_ms),
     };
     if (prev) for (const k of COUNTERS) prev[k] += entry[k];
     else statements.set(key, entry);
@@ -156,6 +159,8 @@ export interface StatementCost {
   calls: number;
   buffersPerJob: number;
   walBytesPerJob: number;
+  /** Time the server spent executing it, per call (ms). */
+  msPerCall: number;
 }
 
 export interface DbCost {
@@ -172,6 +177,8 @@ export interface DbCost {
   buffersDirtiedPerJob: number;
   /** Statements the workload ran (BEGIN and COMMIT included), per job. */
   statementsPerJob: number;
+  /** Time the server spent executing them, per job (µs). */
+  execUsPerJob: number;
   /** The statements that touched the most buffers. */
   top: StatementCost[];
 }
@@ -184,7 +191,7 @@ const r2 = (x: number) => Math.round(x * 100) / 100;
 const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
 export function costBetween(before: Snapshot, after: Snapshot, jobs: number, topCount = 6): DbCost {
-  const sum = { calls: 0, hit: 0, read: 0, dirtied: 0, walBytes: 0, walRecords: 0, walFpi: 0 };
+  const sum = { calls: 0, hit: 0, read: 0, dirtied: 0, walBytes: 0, walRecords: 0, walFpi: 0, execMs: 0 };
   const per: StatementCost[] = [];
   for (const [key, a] of after.statements) {
     const b = before.statements.get(key);
@@ -192,7 +199,7 @@ export function costBetween(before: Snapshot, after: Snapshot, jobs: number, top
     for (const k of COUNTERS) d[k] = a[k] - (b?.[k] ?? 0);
     if (d.calls <= 0) continue;
     for (const k of COUNTERS) sum[k] += d[k];
-    per.push({ query: a.query.replace(/\s+/g, ' ').slice(0, 140), calls: d.calls, buffersPerJob: r2((d.hit + d.read) / jobs), walBytesPerJob: r2(d.walBytes / jobs) });
+    per.push({ query: a.query.replace(/\s+/g, ' ').slice(0, 140), calls: d.calls, buffersPerJob: r2((d.hit + d.read) / jobs), walBytesPerJob: r2(d.walBytes / jobs), msPerCall: r4(d.execMs / d.calls) });
   }
   per.sort((x, y) => y.buffersPerJob - x.buffersPerJob || y.walBytesPerJob - x.walBytesPerJob);
   return {
@@ -205,6 +212,7 @@ export function costBetween(before: Snapshot, after: Snapshot, jobs: number, top
     buffersReadPerJob: r2(sum.read / jobs),
     buffersDirtiedPerJob: r2(sum.dirtied / jobs),
     statementsPerJob: r4(sum.calls / jobs),
+    execUsPerJob: r2((sum.execMs * 1000) / jobs),
     top: per.slice(0, topCount),
   };
 }

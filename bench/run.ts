@@ -528,6 +528,7 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['  drain DB cost: WAL records / full-page images per job (statements)', ...cell((r) => r.drain?.dbCost && `${r.drain.dbCost.walRecordsPerJob} / ${r.drain.dbCost.walFpiPerJob}`)],
     ['  drain DB cost: shared buffers hit+read per job', ...cell((r) => r.drain?.dbCost?.buffersPerJob)],
     ['  drain DB cost: statements per job', ...cell((r) => r.drain?.dbCost?.statementsPerJob)],
+    ['  drain DB cost: statement execution per job (µs)', ...cell((r) => r.drain?.dbCost?.execUsPerJob)],
     ['  drain DB cost: queue tables after (kB / dead tuples)', ...cell((r) => r.drain?.tables && `${r.drain.tables.totalKb} / ${r.drain.tables.deadTuples}`)],
     [`enqueue: 1 job per transaction (jobs/s)`, ...cell((r) => r.enqueue?.singleJobsPerSec)],
     ['standalone enqueue: 1 job per call, no transaction (jobs/s)', ...cell((r) => r.standalone?.jobsPerSec)],
@@ -613,7 +614,9 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     out(`\nDatabase cost ${meta.dbCost}; per drained job, by statement (the six that touched the most buffers):`);
     for (const s of withCost) {
       out(`  ${s}:`);
-      for (const t of results[s]!.drain!.dbCost!.top) out(`    ${String(t.buffersPerJob).padStart(7)} buffers  ${String(t.walBytesPerJob).padStart(7)} WAL B  ${String(t.calls).padStart(6)} calls  ${t.query}`);
+      for (const t of results[s]!.drain!.dbCost!.top) {
+        out(`    ${String(t.buffersPerJob).padStart(7)} buffers  ${String(t.walBytesPerJob).padStart(7)} WAL B  ${String(t.calls).padStart(6)} calls  ${String(t.msPerCall).padStart(8)} ms/call  ${t.query}`);
+      }
     }
   }
   out('\nRatios:');

@@ -37,6 +37,8 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
   let chromium: Chromium;
   let page: Page;
   const dialogs: string[] = [];
+  /** What the browser blocked under a page's Content-Security-Policy (a blocked style or script is a broken page). */
+  const blocked: string[] = [];
   /** Dead letters of reticulateSplines, seeded through the sample's HTTP endpoint. */
   let splineLetters: string[] = [];
   let hostileLetter: string;
@@ -64,6 +66,9 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     page.on('dialog', (dialog: Dialog) => {
       dialogs.push(`${dialog.type()}: ${dialog.message()}`);
       void dialog.dismiss();
+    });
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) blocked.push(`${page.url()}: ${message.text()}`);
     });
 
     // The sample's own traffic: a login link that is sent, and reticulateSplines jobs that fail three times each.
@@ -95,6 +100,7 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
 
   afterEach(() => {
     expect(dialogs).toEqual([]);
+    expect(blocked).toEqual([]);
   });
 
   it('asks for the token: /jobs answers 401 saying where to sign in, and the sign-in form lets the browser in', async () => {

@@ -1,5 +1,7 @@
 import { Injectable, Module, UnauthorizedException, ValidationPipe, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import { DoctorJobModule, JobHandler } from 'doctor-job';
 import { CONTENT_SECURITY_POLICY, DoctorJobDashboardModule, InvalidDashboardOptionsError, type DoctorJobDashboardOptions } from 'doctor-job/dashboard';
@@ -74,6 +76,25 @@ describe('Dashboard start-up checks', () => {
     expect(await refusal(async () => DoctorJobDashboardModule.forRoot(undefined as unknown as DoctorJobDashboardOptions))).toContain('path is required');
     const missing = await refusal(() => compile(DoctorJobDashboardModule.forRoot({ path: 'jobs', authorize: () => true }), false));
     expect(missing).toContain('DoctorJobDashboardModule needs DoctorJobModule');
+  });
+});
+
+describe('The dashboard entry point', () => {
+  it('is not loaded by the main entry point: an app that does not import doctor-job/dashboard loads neither it nor eta', () => {
+    // A fresh Node process (jest's module registry is not Node's): count the modules loaded after each require.
+    const script = [
+      "require('reflect-metadata');",
+      "const loaded = () => Object.keys(require.cache).filter((k) => /node_modules[\\\\/]eta[\\\\/]|lib[\\\\/]dashboard[\\\\/]/.test(k)).length;",
+      "require('./lib/index.ts');",
+      'const main = loaded();',
+      "require('./lib/dashboard/index.ts');",
+      'console.log(JSON.stringify({ main, dashboard: loaded() }));',
+    ].join('\n');
+    const root = join(__dirname, '..', '..');
+    const out = execFileSync(process.execPath, ['-r', '@swc-node/register', '-e', script], { cwd: root, env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.sample.json' }, encoding: 'utf8' });
+    const { main, dashboard } = JSON.parse(out.trim().split('\n').pop()!);
+    expect(main).toBe(0);
+    expect(dashboard).toBeGreaterThan(10); // the dashboard's files and eta's
   });
 });
 

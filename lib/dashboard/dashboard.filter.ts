@@ -39,7 +39,7 @@ export class DashboardExceptionFilter implements ExceptionFilter {
     }
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) adapter.setHeader(response, name, value);
     adapter.setHeader(response, 'Cache-Control', 'no-store');
-    const error = (exception as Error)?.name && exception instanceof HttpException ? (exception as Error).name : 'Error';
+    const error = exception instanceof HttpException ? exception.name : 'Error';
     if (wantsJson(request)) {
       adapter.setHeader(response, 'Content-Type', 'application/json; charset=utf-8');
       adapter.reply(response, { statusCode: status, error, message }, status);

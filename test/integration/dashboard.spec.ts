@@ -217,7 +217,7 @@ eachDialect('Dashboard pages and actions', (dialect) => {
     expect((await c.http.get('/ops/jobs/dead-letters/999999').expect(404)).text).toContain('No dead letter has the id 999999');
     expect((await c.http.get('/ops/jobs/dead-letters?failedAfter=yesterday').expect(400)).text).toContain('failedAfter must be a valid time');
     const json = await c.http.get('/ops/jobs/dead-letters/count?failedBefore=nope').set('accept', 'application/json').expect(400);
-    expect(json.body).toMatchObject({ statusCode: 400, message: expect.stringContaining('failedBefore must be a valid time') });
+    expect(json.body).toMatchObject({ statusCode: 400, error: 'InvalidArgumentError', message: expect.stringContaining('failedBefore must be a valid time') });
     const action = await postAction(c.http, '/ops/jobs/actions/dead-letters/replay', session, { ids: ['12x'] }).expect(400);
     expect(action.body.message).toContain('id must be a dead-letter id');
     expect((await postAction(c.http, '/ops/jobs/actions/dead-letters/replay', session, { ids: ['987654'] }).expect(404)).body.message).toContain('nothing was changed');

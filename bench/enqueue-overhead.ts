@@ -144,6 +144,19 @@ async function main() {
         `${variants[v][0]} − + INSERT: one at a time ${f(e.seq - insert.seq)} ms (mean), ${f(e.seqMedian - insert.seqMedian)} ms (median); ${CONCURRENCY} at once ${f(e.conc - insert.conc)} ms/tx (target: ≤ 0.05)`,
       );
     }
+    // Doctor Job's own JavaScript per enqueue: the same call with a client that answers at once
+    // (no I/O), against that client's bare call: checks, JSON, statement, bookkeeping, tracing no-op.
+    const instant = { $queryRawUnsafe: async () => [{ id: '1' }], $executeRawUnsafe: async () => 1 } as unknown as TransactionClientLike;
+    const calls = 50_000;
+    const perCall = async (fn: (i: number) => PromiseLike<unknown>) => {
+      for (let i = 0; i < 5_000; i++) await fn(i);
+      const t0 = performance.now();
+      for (let i = 0; i < calls; i++) await fn(i);
+      return ((performance.now() - t0) * 1000) / calls;
+    };
+    const bare = await perCall((i) => instant.$queryRawUnsafe(BARE_INSERT, JOB_TYPE, JSON.stringify({ i }), 5));
+    const js = await perCall((i) => outbox.enqueue(instant, JOB_TYPE, { i }));
+    console.log(`Doctor Job's JavaScript per enqueue, the database call answered at once: ${f(js - bare, 1)} µs (${f(js, 1)} µs per call against ${f(bare, 1)} µs for the bare call, ${calls} calls)`);
     console.log(`load average ${require('node:os').loadavg().map((x: number) => x.toFixed(2)).join(' ')} (the machine is shared: noisy)`);
   } finally {
     await obs.pool.end();

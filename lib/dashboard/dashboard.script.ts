@@ -23,6 +23,12 @@ export const DASHBOARD_JS = `(function () {
     flash.classList.toggle('error', !!isError);
   }
 
+  // The bulk actions need this script (it counts, then confirms): shown only once it runs, and again after each refresh.
+  function showBulk() {
+    document.querySelectorAll('.bulk[hidden]').forEach(function (el) { el.hidden = false; });
+  }
+  showBulk();
+
   var saved = sessionStorage.getItem('doctor-job-flash');
   if (saved) {
     sessionStorage.removeItem('doctor-job-flash');
@@ -154,6 +160,7 @@ export const DASHBOARD_JS = `(function () {
         index = Array.prototype.filter.call(content.querySelectorAll(focusables), function (el) { return keyOf(el) === key; }).indexOf(active);
       }
       content.replaceChildren.apply(content, Array.prototype.slice.call(next.childNodes));
+      showBulk();
       if (key !== null) {
         var same = Array.prototype.filter.call(content.querySelectorAll(focusables), function (el) { return keyOf(el) === key; });
         var target = same[Math.min(Math.max(index, 0), same.length - 1)];

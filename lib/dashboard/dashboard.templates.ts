@@ -101,7 +101,7 @@ export const TEMPLATES: Record<string, string> = {
 <label>Per page <input name="limit" inputmode="numeric" size="4" value="<%= it.q.limit || '' %>" placeholder="50"></label>
 <button type="submit">Filter</button> <a href="<%= it.base %>/dead-letters">Clear</a></form>
 <p><strong data-testid="match-count"><%= it.count %></strong> dead letter<%= it.count === 1 ? '' : 's' %> match<%= it.count === 1 ? 'es' : '' %><%= it.filterText ? ' ' + it.filterText : '' %>.</p>
-<% if (!it.readOnly && it.count > 0) { %><p class="bulk" data-bulk-fields="<%= it.bulkFields %>" data-filter-text="<%= it.filterText %>">
+<% if (!it.readOnly && it.count > 0) { %><p class="bulk" hidden data-bulk-fields="<%= it.bulkFields %>" data-filter-text="<%= it.filterText %>">
 <button type="button" data-testid="bulk-replay" data-bulk="replay">Replay all <%= it.count %> matching…</button>
 <button type="button" data-testid="bulk-delete" data-bulk="delete" class="danger">Delete all <%= it.count %> matching…</button></p><% } %>
 <% if (it.items.length > 0) { %>

@@ -22,6 +22,7 @@ import { DashboardActivity } from './dashboard.activity';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './dashboard.assets';
 import { CSRF_COOKIE, DASHBOARD_OPTIONS, PUBLIC_ASSET } from './dashboard.constants';
 import { DashboardCsrf } from './dashboard.csrf';
+import { backLink } from './dashboard.filter';
 import type { ResolvedDashboardOptions } from './dashboard.options';
 import { bulkOf, echo, filterOf, idOf, limitOf, optionalIds, param, plural, queryOf, requireIds } from './dashboard.params';
 import { consoleBase, wantsJson, type RequestLike } from './dashboard.request';
@@ -52,30 +53,30 @@ export class DashboardController {
   @SetMetadata(PUBLIC_ASSET, true)
   @Header('Content-Type', 'text/css; charset=utf-8')
   @Header('Cache-Control', 'public, max-age=86400')
-  stylesheet(): string {
-    return DASHBOARD_CSS;
+  stylesheet(@Res() res: unknown): void {
+    this.send(res, DASHBOARD_CSS);
   }
 
   @Get('assets/dashboard.js')
   @SetMetadata(PUBLIC_ASSET, true)
   @Header('Content-Type', 'text/javascript; charset=utf-8')
   @Header('Cache-Control', 'public, max-age=86400')
-  script(): string {
-    return DASHBOARD_JS;
+  script(@Res() res: unknown): void {
+    this.send(res, DASHBOARD_JS);
   }
 
   // ---- pages
 
   @Get()
-  async overview(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+  async overview(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
     const ctx = this.page(req, res, '');
     const stats = await this.admin.stats();
     const activity = { startedAt: this.activity.startedAt, types: this.activity.types(), lastHour: (type?: string) => this.activity.lastHour(type) };
-    return overviewPage(ctx, { stats, activity });
+    this.send(res, overviewPage(ctx, { stats, activity }));
   }
 
   @Get('jobs')
-  async jobs(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+  async jobs(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
     const query = queryOf(req);
     const ctx = this.page(req, res, '/jobs');
     const q = echo(query, ['state', 'type', 'orderingKey', 'dedupKey', 'limit', 'cursor']);
@@ -87,54 +88,56 @@ export class DashboardController {
       limit: limitOf(query) as number,
       cursor: param(query, 'cursor'),
     });
-    return jobsPage(ctx, q, result);
+    this.send(res, jobsPage(ctx, q, result));
   }
 
   @Get('jobs/:id')
-  async job(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+  async job(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
     const id = idOf(req);
     const ctx = this.page(req, res, `/jobs/${id}`);
-    return jobPage(ctx, await this.admin.getJob(id));
+    this.send(res, jobPage(ctx, await this.admin.getJob(id)));
   }
 
   /** How many dead letters a filter matches (what a bulk action would touch), as JSON: `{ count }`. */
   @Get('dead-letters/count')
   @Header('Cache-Control', 'no-store')
-  async deadLetterCount(@Req() req: RequestLike): Promise<{ count: number }> {
-    return { count: await this.admin.countDeadLetters(filterOf(queryOf(req))) };
+  async deadLetterCount(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
+    const count = await this.admin.countDeadLetters(filterOf(queryOf(req)));
+    this.adapterHost.httpAdapter.setHeader(res, 'Content-Type', 'application/json; charset=utf-8');
+    this.send(res, { count });
   }
 
   @Get('dead-letters')
-  async deadLetters(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+  async deadLetters(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
     const query = queryOf(req);
     const ctx = this.page(req, res, '/dead-letters');
     const q = echo(query, ['type', 'reason', 'failedAfter', 'failedBefore', 'limit', 'cursor']);
     const filter = filterOf(query);
     const result = await this.admin.listDeadLetters({ ...filter, limit: limitOf(query) as number, cursor: param(query, 'cursor') });
-    return deadLettersPage(ctx, q, result, await this.admin.countDeadLetters(filter));
+    this.send(res, deadLettersPage(ctx, q, result, await this.admin.countDeadLetters(filter)));
   }
 
   @Get('dead-letters/:id')
-  async deadLetter(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown): Promise<string> {
+  async deadLetter(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
     const id = idOf(req);
     const ctx = this.page(req, res, `/dead-letters/${id}`);
-    return deadLetterPage(ctx, await this.admin.getDeadLetter(id));
+    this.send(res, deadLetterPage(ctx, await this.admin.getDeadLetter(id)));
   }
 
   // ---- actions: POST, CSRF token required, refused in read-only mode
 
   @Post('actions/jobs/cancel')
   @HttpCode(200)
-  async cancel(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+  async cancel(@Req() req: RequestLike, @Res() res: unknown) {
     return this.act(req, res, '/actions/jobs/cancel', async (fields) => {
       const result = await this.admin.cancelJobs(requireIds(fields));
-      return { action: 'cancel', ...result, message: `Cancelled ${plural(result.count, 'job')}: ${result.count === 1 ? 'it is' : 'they are'} now dead letters with reason cancelled (replay to undo)` };
+      return { action: 'cancel', ...result, message: `Cancelled ${plural(result.count, 'job')}: ${result.count === 1 ? 'it is now a dead letter' : 'they are now dead letters'} with reason cancelled (replay to undo)` };
     });
   }
 
   @Post('actions/jobs/run-now')
   @HttpCode(200)
-  async runNow(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+  async runNow(@Req() req: RequestLike, @Res() res: unknown) {
     return this.act(req, res, '/actions/jobs/run-now', async (fields) => {
       const result = await this.admin.runJobsNow(requireIds(fields));
       const already = result.alreadyDue.length ? ` (${plural(result.alreadyDue.length, 'job')} already due)` : '';
@@ -144,7 +147,7 @@ export class DashboardController {
 
   @Post('actions/dead-letters/replay')
   @HttpCode(200)
-  async replay(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+  async replay(@Req() req: RequestLike, @Res() res: unknown) {
     return this.act(req, res, '/actions/dead-letters/replay', async (fields) => {
       const ids = optionalIds(fields);
       const result = ids ? await this.admin.replayDeadLetters(ids) : await this.admin.replayDeadLettersWhere(bulkOf(fields));
@@ -154,7 +157,7 @@ export class DashboardController {
 
   @Post('actions/dead-letters/delete')
   @HttpCode(200)
-  async delete(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+  async delete(@Req() req: RequestLike, @Res() res: unknown) {
     return this.act(req, res, '/actions/dead-letters/delete', async (fields) => {
       const ids = optionalIds(fields);
       const result = ids ? await this.admin.deleteDeadLetters(ids) : await this.admin.deleteDeadLettersWhere(bulkOf(fields));
@@ -164,7 +167,7 @@ export class DashboardController {
 
   @Post('actions/pause')
   @HttpCode(200)
-  async pause(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+  async pause(@Req() req: RequestLike, @Res() res: unknown) {
     return this.act(req, res, '/actions/pause', async (fields) => {
       const result = await this.admin.pause(fields.type as string);
       return { action: 'pause', ...result, count: result.changed ? 1 : 0, message: result.changed ? `Paused ${result.type}: no runner claims its jobs from the next poll on; they stay queued` : `${result.type} was already paused` };
@@ -173,7 +176,7 @@ export class DashboardController {
 
   @Post('actions/resume')
   @HttpCode(200)
-  async resume(@Req() req: RequestLike, @Res({ passthrough: true }) res: unknown) {
+  async resume(@Req() req: RequestLike, @Res() res: unknown) {
     return this.act(req, res, '/actions/resume', async (fields) => {
       const result = await this.admin.resume(fields.type as string);
       return { action: 'resume', ...result, count: result.changed ? 1 : 0, message: result.changed ? `Resumed ${result.type}: runners claim its jobs again from the next poll on` : `${result.type} was not paused` };
@@ -195,7 +198,7 @@ export class DashboardController {
   }
 
   /** Read-only and CSRF checks, then the action; JSON for the page's script, an HTML page for a plain form post. */
-  private async act(req: RequestLike, res: unknown, suffix: string, run: (fields: Record<string, unknown>) => Promise<ActionOutcome>): Promise<ActionOutcome | string> {
+  private async act(req: RequestLike, res: unknown, suffix: string, run: (fields: Record<string, unknown>) => Promise<ActionOutcome>): Promise<void> {
     if (this.options.readOnly) throw new ForbiddenException('This console is read-only (readOnly: true): actions are refused; nothing was changed');
     const body = req.body;
     this.csrf.verify(req.headers, body);
@@ -207,10 +210,19 @@ export class DashboardController {
     adapter.setHeader(res, 'Cache-Control', 'no-store');
     if (wantsJson(req)) {
       adapter.setHeader(res, 'Content-Type', 'application/json; charset=utf-8');
-      return outcome;
+      this.send(res, outcome);
+      return;
     }
     const ctx = this.page(req, res, suffix);
-    const back = ctx.base + (suffix.includes('dead-letters') ? '/dead-letters' : suffix.includes('jobs') ? '/jobs' : '');
-    return messagePage({ ...ctx, flash: outcome.message }, { title: 'Done', heading: 'Done', message: outcome.message, back, testid: 'result' });
+    this.send(res, messagePage({ ...ctx, flash: outcome.message }, { title: 'Done', heading: 'Done', message: outcome.message, testid: 'result', ...backLink(ctx.base, ctx.base + suffix) }));
+  }
+
+  /**
+   * Answers through the adapter itself (the handlers take @Res() without passthrough), so an
+   * app-wide interceptor that rewrites handlers' results (e.g. wraps them in { data }) cannot turn
+   * a page into JSON or change an action's answer; the status is the route's own (200).
+   */
+  private send(res: unknown, body: string | object): void {
+    this.adapterHost.httpAdapter.reply(res, body, 200);
   }
 }

@@ -6,6 +6,14 @@ import type { ResolvedDashboardOptions } from './dashboard.options';
 import { consoleBase, wantsJson } from './dashboard.request';
 import { messagePage } from './dashboard.views';
 
+/** Where an error page sends the operator: the list the failing page or action belongs to (its filter cleared), else the overview. */
+export function backLink(base: string, url: string): { back: string; backLabel: string } {
+  const rest = url.split('?')[0].slice(base.length);
+  if (/^\/(actions\/)?dead-letters(\/|$)/.test(rest)) return { back: `${base}/dead-letters`, backLabel: 'Back to the dead letters' };
+  if (/^\/(actions\/)?jobs(\/|$)/.test(rest)) return { back: `${base}/jobs`, backLabel: 'Back to the jobs' };
+  return { back: base, backLabel: 'Back to the overview' };
+}
+
 /**
  * Every error of a console route as a clear answer: its status (the admin service's
  * InvalidArgumentError is a 400, DeadLetterNotFoundError / JobNotFoundError a 404, JobRunningError a
@@ -47,8 +55,9 @@ export class DashboardExceptionFilter implements ExceptionFilter {
     }
     const base = consoleBase(request, this.options.path);
     const html = messagePage(
-      { base, csrf: '', readOnly: true, refreshMs: 0 },
-      { title: `Error ${status}`, heading: `Error ${status}`, message, back: base, testid: 'error-message' },
+      // The console's own mode (a writable console's error page says nothing of read-only); no token, so no action control.
+      { base, csrf: '', readOnly: this.options.readOnly, refreshMs: 0 },
+      { title: `Error ${status}`, heading: `Error ${status}`, message, testid: 'error-message', ...backLink(base, String(request.originalUrl ?? request.url ?? '')) },
     );
     adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');
     adapter.reply(response, html, status);

@@ -24,7 +24,7 @@ export const TEMPLATES: Record<string, string> = {
 </header>
 <div id="flash" class="flash" data-testid="flash" role="status" aria-live="polite"<% if (!it.flash) { %> hidden<% } %>><%= it.flash || '' %></div>
 <main id="content" tabindex="-1"><%~ it.body %></main>
-<% if (!it.readOnly) { %><div id="bulk-confirm" class="confirm" role="dialog" aria-modal="false" aria-labelledby="bulk-confirm-text" hidden>
+<% if (!it.readOnly && it.csrf) { %><div id="bulk-confirm" class="confirm" role="dialog" aria-modal="false" aria-labelledby="bulk-confirm-text" hidden>
 <form method="post" data-action><input type="hidden" name="_csrf" value="<%= it.csrf %>"><span data-filter-fields></span>
 <p id="bulk-confirm-text"></p>
 <button type="submit" class="danger" data-testid="confirm">Confirm</button> <button type="button" data-cancel>Cancel</button></form></div><% } %>
@@ -123,5 +123,5 @@ export const TEMPLATES: Record<string, string> = {
 <h2>Stack</h2><% if (it.letter.errorStack) { %><pre data-testid="stack"><%= it.letter.errorStack %></pre><% } else { %><p class="muted">No stack recorded.</p><% } %>
 <%~ it.history %>`,
 
-  '@message': `<h1><%= it.heading %></h1><p data-testid="<%= it.testid %>"><%= it.message %></p><p><a href="<%= it.back %>">Back</a></p>`,
+  '@message': `<h1><%= it.heading %></h1><p data-testid="<%= it.testid %>"><%= it.message %></p><p><a href="<%= it.back %>"><%= it.backLabel || 'Back' %></a></p>`,
 };

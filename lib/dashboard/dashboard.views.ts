@@ -186,12 +186,14 @@ export function deadLetterPage(ctx: PageContext, letter: DeadLetterDetail): stri
     payload: pretty(letter.payload),
     actions: ctx.readOnly
       ? ''
-      : action(ctx, 'dead-letters/replay', [['ids', letter.id]], 'Replay', 'replay', { after }) + ' ' + action(ctx, 'dead-letters/delete', [['ids', letter.id]], 'Delete', 'delete', { danger: true, after }),
+      : action(ctx, 'dead-letters/replay', [['ids', letter.id]], 'Replay', 'replay', { after, ariaLabel: `Replay dead letter ${letter.id}` }) +
+        ' ' +
+        action(ctx, 'dead-letters/delete', [['ids', letter.id]], 'Delete', 'delete', { danger: true, after, ariaLabel: `Delete dead letter ${letter.id}` }),
     history: eta.render('@history', { history: letter.history, h: helpers }),
   });
 }
 
 /** An error page, or the outcome of an action posted by a plain form (no script). */
-export function messagePage(ctx: PageContext, options: { title: string; heading: string; message: string; back: string; testid: string }): string {
+export function messagePage(ctx: PageContext, options: { title: string; heading: string; message: string; back: string; backLabel?: string; testid: string }): string {
   return page(ctx, options.title, '', '@message', options);
 }

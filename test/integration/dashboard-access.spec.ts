@@ -1,4 +1,5 @@
-import { Injectable, Module, UnauthorizedException, ValidationPipe, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Module, UnauthorizedException, ValidationPipe, type CanActivate, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { map } from 'rxjs';
 import { ScheduleModule } from '@nestjs/schedule';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -200,12 +201,41 @@ describe('Dashboard access decision and read-only mode', () => {
     expect(list.text).toContain(`data-testid="dead-letter-row-${letter}"`);
     await app.http.get('/jobs/jobs').query({ state: 'due', limit: '5' }).expect(200);
     expect((await app.http.get(`/jobs/dead-letters/${letter}`).expect(200)).text).toContain('data-testid="payload"');
-    // An error page's links lead to the console's root, also when the route repeats the mount path (/jobs/jobs/…).
-    expect((await app.http.get('/jobs/jobs/123456').expect(404)).text).toContain('<a href="/jobs">Back</a>');
+    // An error page's links lead into the console, also when the route repeats the mount path (/jobs/jobs/…).
+    const missing = (await app.http.get('/jobs/jobs/123456').expect(404)).text;
+    expect(missing).toContain('<a href="/jobs/jobs">Back to the jobs</a>');
+    expect(missing).toContain('<a href="/jobs">Overview</a>');
     const session = await openSession(app.http, '/jobs');
     expect((await postAction(app.http, '/jobs/actions/dead-letters/delete', session, { type: 'acc-fail', reason: 'failed' }).expect(200)).body).toMatchObject({ count: 1 });
     expect(await db.countDeadLetters()).toBe(0);
   });
+
+  it.each(['express', 'fastify'] as const)(
+    "is untouched by an app-wide interceptor that wraps every handler's result in { data } (%s): pages stay HTML, assets CSS and JS, counts and actions their JSON",
+    async (adapter) => {
+      const wrapped: string[] = [];
+      const wrap: NestInterceptor = {
+        intercept: (context, next) => next.handle().pipe(map((data) => (wrapped.push(context.getHandler().name), { data }))),
+      };
+      const app = await start({ authorize: () => true }, { globalInterceptors: [wrap], adapter });
+      const letter = await deadLetter(app);
+      for (const path of ['/jobs', '/jobs/jobs', '/jobs/dead-letters', `/jobs/dead-letters/${letter}`]) {
+        const page = await app.http.get(path).expect(200);
+        expect(page.headers['content-type']).toMatch(/^text\/html/);
+        expect(page.text).toMatch(/^<!doctype html>/);
+      }
+      expect((await app.http.get('/jobs/assets/dashboard.css').expect(200)).text).toMatch(/^:root\{/);
+      expect((await app.http.get('/jobs/assets/dashboard.js').expect(200)).text).toMatch(/^\(function \(\) \{/);
+      expect((await app.http.get('/jobs/dead-letters/count').query({ type: 'acc-fail' }).set('accept', 'application/json').expect(200)).body).toEqual({ count: 1 });
+      const session = await openSession(app.http, '/jobs');
+      const replayed = await postAction(app.http, '/jobs/actions/dead-letters/replay', session, { ids: [letter] }).expect(200);
+      expect(replayed.body).toMatchObject({ action: 'replay', count: 1 });
+      expect(replayed.body.data).toBeUndefined();
+      expect(wrapped).toEqual(expect.arrayContaining(['overview', 'deadLetter', 'replay'])); // the interceptor did run on the console's routes
+      await app.tester.drain();
+      await app.admin.deleteDeadLettersWhere({ all: true });
+    },
+  );
 
   it('csrfSecret: instances given the same secret take each other\'s tokens; one with its own random secret refuses them', async () => {
     const secret = 'a-secret-shared-by-every-instance-0123456789';

@@ -1,4 +1,4 @@
-import type { DynamicModule, INestApplication, PipeTransform, Provider } from '@nestjs/common';
+import type { DynamicModule, INestApplication, NestInterceptor, PipeTransform, Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -23,7 +23,7 @@ export interface DashboardApp {
 export async function startDashboardApp(
   db: TestDatabase,
   dashboard: DynamicModule,
-  options: { providers?: Provider[]; adapter?: 'express' | 'fastify'; globalPrefix?: string; globalPipes?: PipeTransform[] } = {},
+  options: { providers?: Provider[]; adapter?: 'express' | 'fastify'; globalPrefix?: string; globalPipes?: PipeTransform[]; globalInterceptors?: NestInterceptor[] } = {},
 ): Promise<DashboardApp> {
   const logs = new CapturedLogs();
   const module = await Test.createTestingModule({
@@ -36,6 +36,7 @@ export async function startDashboardApp(
   app.useLogger(logs);
   if (options.globalPrefix) app.setGlobalPrefix(options.globalPrefix);
   if (options.globalPipes) app.useGlobalPipes(...options.globalPipes);
+  if (options.globalInterceptors) app.useGlobalInterceptors(...options.globalInterceptors);
   await app.init();
   if (options.adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   const outbox = app.get<OutboxService<AnyJobs>>(OutboxService);

@@ -203,6 +203,10 @@ eachDialect('Dashboard pages and actions', (dialect) => {
     expect(letterPage).toContain('<h2>Attempt history</h2>');
     expect(letterPage).toMatch(/<tr><td>\d+<\/td><td>1<\/td><td><time/);
     expect(testIds(letterPage)).toEqual(expect.arrayContaining(['replay', 'delete', 'payload', 'error', 'stack']));
+    // The detail page's buttons name what they act on, as the lists' do.
+    expect(letterPage).toContain(`data-testid="replay" aria-label="Replay dead letter ${letters[0]}">Replay</button>`);
+    expect(letterPage).toContain(`data-testid="delete" class="danger" aria-label="Delete dead letter ${letters[0]}">Delete</button>`);
+    expect(detail).toContain(`aria-label="Cancel job ${ids[2]}">Cancel</button>`);
   });
 
   it('answers bad ids and filters with 400 and a message, unknown ids with 404, as a page or as JSON', async () => {
@@ -210,8 +214,14 @@ eachDialect('Dashboard pages and actions', (dialect) => {
     expect(bad.headers['content-type']).toMatch(/^text\/html/);
     expect(bad.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
     expect(bad.text).toContain('reason must be one of failed, non-retryable, lease-expired, no-handler, invalid-payload, cancelled, got &quot;bogus&quot;');
+    // Back to the list the page belongs to, its filter cleared; a writable console's error page claims no read-only mode and carries no action form.
+    expect(bad.text).toContain('<a href="/ops/jobs/dead-letters">Back to the dead letters</a>');
+    expect(bad.text).not.toContain('read-only');
+    expect(bad.text).not.toContain('bulk-confirm');
     expect((await c.http.get('/ops/jobs/jobs?limit=abc').expect(400)).text).toContain('limit must be an integer from 1 to 500, got &quot;abc&quot;');
-    expect((await c.http.get('/ops/jobs/jobs?state=done').expect(400)).text).toContain('state must be one of due, scheduled, running');
+    const badState = (await c.http.get('/ops/jobs/jobs?state=done').expect(400)).text;
+    expect(badState).toContain('state must be one of due, scheduled, running');
+    expect(badState).toContain('<a href="/ops/jobs/jobs">Back to the jobs</a>');
     expect((await c.http.get('/ops/jobs/jobs/abc').expect(400)).text).toContain('id must be a job id');
     expect((await c.http.get('/ops/jobs/jobs/999999').expect(404)).text).toContain('No job in the queue has the id 999999');
     expect((await c.http.get('/ops/jobs/dead-letters/999999').expect(404)).text).toContain('No dead letter has the id 999999');
@@ -341,6 +351,7 @@ eachDialect('Dashboard pages and actions', (dialect) => {
     const response = await c.http.post('/ops/jobs/actions/dead-letters/delete').set('cookie', session.cookie).type('form').send(`_csrf=${encodeURIComponent(session.token)}&ids=${letters[0]}&ids=${letters[1]}`).expect(200);
     expect(response.headers['content-type']).toMatch(/^text\/html/);
     expect(response.text).toContain('<p data-testid="result">Deleted 2 dead letters with their attempt history</p>');
+    expect(response.text).toContain('<a href="/ops/jobs/dead-letters">Back to the dead letters</a>');
     expect(await db.countDeadLetters()).toBe(0);
   });
 });

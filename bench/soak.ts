@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { doctorJobConfig, percentile, ROOT, settings as benchSettings, sleep, wallNow, withClient } from './common';
 import { SoakCluster, type AutovacuumLog } from './soak/cluster';
 import { bootSoakApp, RUNS_TABLE_SQL, SOAK_JOB, type SoakApp, type SoakCommand, type SoakPayload, type SoakWorkerMessage } from './soak/app';
-import { chartSvg } from './soak/svg';
+import { soakChart } from './soak/chart';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -522,27 +522,7 @@ async function main(): Promise<number> {
   const base = process.env.SOAK_OUT || (full ? 'soak' : 'soak-quick');
   if (!/^[a-z0-9-]+$/.test(base)) throw new Error(`SOAK_OUT must be a file name of letters, digits and dashes, got "${base}"`);
   const chartName = `${base}.svg`;
-  const xs = samples.map((s) => s.at / 1000);
-  const svg = chartSvg(
-    `Doctor Job soak: ${S.seconds} s at ${S.rate} jobs/s, 2 workers (shaded: horizon holder open)`,
-    xs,
-    [
-      { title: 'throughput', unit: 'jobs/s', series: [{ label: 'enqueued/s', color: '#999', values: samples.map((s) => s.producedPerS) }, { label: 'done/s', color: '#1f77b4', values: samples.map((s) => s.donePerS) }] },
-      { title: 'commit -> start latency', unit: 'ms', series: [{ label: 'p50', color: '#2ca02c', values: samples.map((s) => (Number.isFinite(s.p50) ? s.p50 : null)) }, { label: 'p99', color: '#d62728', values: samples.map((s) => (Number.isFinite(s.p99) ? s.p99 : null)) }] },
-      {
-        title: 'job table size',
-        unit: 'MB',
-        series: [
-          { label: 'table', color: '#1f77b4', values: samples.map((s) => s.tableBytes / 1048576) },
-          ...Object.keys(samples[0].indexes).map((n, i) => ({ label: n, color: ['#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2'][i % 5], values: samples.map((s) => (s.indexes[n] ?? 0) / 1048576) })),
-        ],
-      },
-      { title: 'tuples', unit: 'rows', series: [{ label: 'live', color: '#1f77b4', values: samples.map((s) => s.live) }, { label: 'dead', color: '#d62728', values: samples.map((s) => s.dead) }, { label: 'queue (count)', color: '#999', values: samples.map((s) => s.queue) }] },
-      { title: 'worker memory', unit: 'MB', series: samples[0].workers.flatMap((_, i) => [{ label: `w${i + 1} RSS`, color: ['#1f77b4', '#ff7f0e'][i % 2], values: samples.map((s) => s.workers[i].rss / 1048576) }, { label: `w${i + 1} heap`, color: ['#aec7e8', '#ffbb78'][i % 2], values: samples.map((s) => s.workers[i].heap / 1048576) }]) },
-    ],
-    [held.from / 1000, (held.to || L) / 1000],
-    'seconds since the start',
-  );
+  const svg = soakChart(`Doctor Job soak: ${S.seconds} s at ${S.rate} jobs/s, 2 workers (shaded: horizon holder open)`, samples, held, L);
   if (S.save) {
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
@@ -579,7 +559,7 @@ function soakMd(run: string[], chartName: string): string {
     '',
     'By default the soak runs on a PostgreSQL cluster of its own (`bench/soak/cluster.ts`: `initdb` into a temporary folder, PostgreSQL\'s stock settings plus `log_autovacuum_min_duration = 0`, a random port, removed at the end; needs root and the server binaries at `PG_BIN`, default `/usr/lib/postgresql/15/bin`). The reason: the shared server of this machine runs with `autovacuum = off` (a CI setting in `/etc/postgresql/15/main/conf.d/90-ci.conf`), and a soak about whether autovacuum keeps the job table flat cannot answer that where autovacuum never runs. It creates a database `bench_doctor_job_<random>` there, migrated by the producer app with every shipped migration. Phases: warm-up until min(60 s, 20 % of the length); from 40 % to 70 % of the length a connection of its own runs `BEGIN; SELECT txid_current()` and stays idle in transaction (the horizon holder), then commits; the rest is the recovery. At the end the producer stops, the queue is drained (up to 2 minutes), and lost jobs and duplicates are counted from the `soak_run` table every handler run writes to (as the reliability suite\'s `runs` table).',
     '',
-    'The chart is hand-built SVG text (`bench/soak/svg.ts`, no dependency): a charting library that writes SVG or PNG under Node without a browser either needs a native canvas (chart.js through `canvas`/`skia-canvas`) or is large (vega + vega-lite); a few line panels did not justify either. No charting package was evaluated in depth.',
+    'The chart is an SVG written by the script: `bench/soak/chart.ts` lays out the panels, `bench/soak/svg.ts` draws them with d3-scale (scales, ticks, the latency panel\'s log scale) and d3-shape (the lines), which run under Node without a browser or a native canvas. `node .bench-build/bench/soak/chart.js <results.json> <chart.svg>` draws a saved run again (after `npm run soak` or `tsc -p bench/tsconfig.build.json` has compiled it).',
     '',
     `![soak chart](bench/results/${chartName})`,
     ...run,

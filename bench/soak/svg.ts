@@ -1,7 +1,10 @@
 /**
- * A hand-built SVG line chart: stacked panels sharing the time axis, a shaded band for the
- * horizon holder. No charting library (see SOAK.md for why).
+ * The soak's SVG line chart: stacked panels sharing the time axis, a shaded band for the horizon
+ * holder. Scales, ticks and their labels from d3-scale, the lines' path data from d3-shape (both
+ * run under Node without a DOM); the few SVG elements around them are written here.
  */
+import { scaleLinear, scaleLog } from 'd3-scale';
+import { line } from 'd3-shape';
 export interface Series {
   label: string;
   color: string;
@@ -10,19 +13,12 @@ export interface Series {
 export interface Panel {
   title: string;
   unit: string;
+  /** A log scale (for latencies, whose range spans several powers of ten). */
+  log?: boolean;
   series: Series[];
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
-
-const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toPrecision(2)).replace(/\.0+$/, '');
 
 export function chartSvg(title: string, xs: number[], panels: Panel[], band: [number, number] | null, xLabel: string): string {
   const width = 900;
@@ -33,8 +29,8 @@ export function chartSvg(title: string, xs: number[], panels: Panel[], band: [nu
   const top = 40;
   const plotW = width - left - right;
   const height = top + panels.length * (panelH + gap) + 20;
-  const xMax = Math.max(1, ...xs);
-  const x = (v: number) => left + (v / xMax) * plotW;
+  const xScale = scaleLinear().domain([0, Math.max(1, ...xs)]).range([left, left + plotW]).nice();
+  const x = (v: number) => xScale(v);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
@@ -43,28 +39,29 @@ export function chartSvg(title: string, xs: number[], panels: Panel[], band: [nu
   panels.forEach((panel, p) => {
     const y0 = top + p * (panelH + gap);
     const all = panel.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
-    const yMax = niceMax(Math.max(0, ...all));
-    const y = (v: number) => y0 + panelH - (v / yMax) * panelH;
+    const positive = all.filter((v) => v > 0);
+    const yScale = panel.log
+      ? scaleLog().domain([Math.min(...positive, 1), Math.max(...positive, 10)]).range([y0 + panelH, y0]).nice()
+      : scaleLinear().domain([0, Math.max(1e-9, ...all)]).range([y0 + panelH, y0]).nice(4);
+    const y = (v: number) => yScale(v);
+    const shown = (v: number | null): v is number => v !== null && Number.isFinite(v) && (!panel.log || v > 0);
     out.push(`<text x="${left}" y="${y0 - 6}" font-weight="bold">${esc(panel.title)} (${esc(panel.unit)})</text>`);
     if (band) out.push(`<rect x="${x(band[0])}" y="${y0}" width="${x(band[1]) - x(band[0])}" height="${panelH}" fill="#f4d03f" opacity="0.25"/>`);
     out.push(`<rect x="${left}" y="${y0}" width="${plotW}" height="${panelH}" fill="none" stroke="#999"/>`);
-    for (let k = 0; k <= 4; k++) {
-      const v = (yMax * k) / 4;
+    const yFormat = panel.log ? (v: number) => v.toLocaleString('en-US') : yScale.tickFormat(4);
+    // A log scale's ticks: the powers of ten only.
+    const yTicks = panel.log ? yScale.ticks().filter((v) => Number.isInteger(Math.log10(v))) : yScale.ticks(4);
+    for (const v of yTicks) {
       out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`);
-      out.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`);
+      out.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${yFormat(v)}</text>`);
     }
-    for (let k = 0; k <= 6; k++) {
-      const v = (xMax * k) / 6;
-      out.push(`<text x="${x(v)}" y="${y0 + panelH + 14}" text-anchor="middle">${fmt(v)}</text>`);
-    }
+    for (const v of xScale.ticks(6)) out.push(`<text x="${x(v)}" y="${y0 + panelH + 14}" text-anchor="middle">${v}</text>`);
     panel.series.forEach((s, i) => {
-      let d = '';
-      let pen = false;
-      s.values.forEach((v, k) => {
-        if (v === null || !Number.isFinite(v)) return void (pen = false);
-        d += `${pen ? 'L' : 'M'}${x(xs[k]).toFixed(1)},${y(v).toFixed(1)}`;
-        pen = true;
-      });
+      const path = line<number | null>()
+        .defined(shown)
+        .x((_, k) => x(xs[k]))
+        .y((v) => y(v as number));
+      const d = path(s.values) ?? '';
       out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"/>`);
       const ly = y0 + 12 + i * 16;
       out.push(`<line x1="${left + plotW + 12}" x2="${left + plotW + 32}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);

@@ -97,3 +97,14 @@ export async function many(outbox: OutboxService, tx: Prisma.TransactionClient, 
   // @ts-expect-error Object literal may only specify known properties, and 'delay' does not exist in type 'AmbientOptions'
   await outbox.enqueueMany([{ type: 'sendClientLoginLink', payload: { clientId: 1 } }], { delay: 1 });
 }
+
+export async function standalone(outbox: OutboxService): Promise<void> {
+  await outbox.send('sendClientLoginLink', { clientId: 1 }, { dedupKey: 'login:1', priority: 1 });
+  await outbox.send('reticulateSplines', { target: 'x' });
+  // @ts-expect-error Argument of type '"sendInvoice"' is not assignable to parameter of type '"sendClientLoginLink" | "reticulateSplines" | "clientCreated"'
+  await outbox.send('sendInvoice', {});
+  // @ts-expect-error Argument of type '{}' is not assignable to parameter of type 'SendClientLoginLink' ... Property 'clientId' is missing in type '{}'
+  await outbox.send('sendClientLoginLink', {});
+  // @ts-expect-error Object literal may only specify known properties, and 'outsideTransaction' does not exist in type 'EnqueueOptions'
+  await outbox.send('sendClientLoginLink', { clientId: 1 }, { outsideTransaction: true });
+}

@@ -1,9 +1,9 @@
-import { Body, Controller, Get, Inject, NotFoundException, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { IsString, MaxLength } from 'class-validator';
 import { CONSOLE_ACCESS } from './console-access.module';
 import { CONSOLE_LOGIN_PATH, CONSOLE_PATH, type ConsoleAccess } from './console-access';
 import { ConsoleSessions, sameToken } from './console-session';
-import { loginPage, PAGE_CSP, WRONG_TOKEN } from './console-pages';
+import { loginPage, PAGE_CSP, signInOffPage, WRONG_TOKEN } from './console-pages';
 
 export class ConsoleLoginBody {
   @IsString()
@@ -36,22 +36,17 @@ export class ConsoleLoginController {
     this.sessions = access.mode === 'token' ? new ConsoleSessions(access.token) : undefined;
   }
 
-  private signInAvailable(): string {
-    if (this.access.mode === 'token') return this.access.token;
-    throw new NotFoundException(
-      `Signing in is off: DASHBOARD_TOKEN is not set, so /${CONSOLE_PATH} is read-only for loopback clients. Set DASHBOARD_TOKEN to sign in.`,
-    );
-  }
-
   @Get()
   form(@Res() response: HtmlResponse): void {
-    this.signInAvailable();
+    // Without DASHBOARD_TOKEN there is nothing to sign in with: a page (not Nest's JSON) saying so and how to turn it on.
+    if (this.access.mode !== 'token') return void html(response, 404, signInOffPage());
     html(response, 200, loginPage());
   }
 
   @Post()
   signIn(@Body() body: ConsoleLoginBody, @Req() request: { secure?: boolean }, @Res() response: HtmlResponse): void {
-    const token = this.signInAvailable();
+    if (this.access.mode !== 'token') return void html(response, 404, signInOffPage());
+    const token = this.access.token;
     if (!sameToken(body.token, token)) {
       html(response, 401, loginPage(WRONG_TOKEN));
       return;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CONSOLE_LOGIN_PATH } from './console-access';
+import { CONSOLE_LOGIN_PATH, CONSOLE_PATH } from './console-access';
 
 const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}' +
   'input,button{font:inherit;padding:.4rem .6rem}input{width:100%;box-sizing:border-box;margin:.3rem 0 1rem}' +
@@ -23,6 +23,18 @@ export function loginPage(problem?: string): string {
       `<form method="post" action="/${CONSOLE_LOGIN_PATH}"><label for="token">Console token (DASHBOARD_TOKEN)</label>` +
       `<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>` +
       `<button type="submit" data-testid="sign-in">Sign in</button></form>`,
+  );
+}
+
+/** What /jobs/login answers when DASHBOARD_TOKEN is not set (fixed text, nothing from the request). */
+export const SIGN_IN_OFF = `Signing in is off: DASHBOARD_TOKEN is not set, so /${CONSOLE_PATH} is read-only for loopback clients. Set DASHBOARD_TOKEN to sign in.`;
+
+/** The page a browser gets for /jobs/login without DASHBOARD_TOKEN: why, what to do, and the way to the read-only console. */
+export function signInOffPage(): string {
+  return page(
+    'Signing in is off: Doctor Job console',
+    `<h1>Doctor Job console</h1><p class="problem" data-testid="login-problem">${SIGN_IN_OFF}</p>` +
+      `<p><a href="/${CONSOLE_PATH}">Open the read-only console</a> (from this machine only).</p>`,
   );
 }
 

@@ -130,10 +130,15 @@ describe('the sample console at /jobs without DASHBOARD_TOKEN', () => {
     expect((await sample.admin.stats()).paused).toEqual([]);
   });
 
-  it('has no sign-in page', async () => {
-    const response = await fetch(`${sample.url}/jobs/login`);
-    expect(response.status).toBe(404);
-    expect(await messageOf(response)).toBe('Signing in is off: DASHBOARD_TOKEN is not set, so /jobs is read-only for loopback clients. Set DASHBOARD_TOKEN to sign in.');
+  it('has no sign-in: /jobs/login is a 404 page saying why, what to set, and linking to the read-only console', async () => {
+    for (const response of [await fetch(`${sample.url}/jobs/login`), await fetch(`${sample.url}/jobs/login`, form({ token: 'anything-at-all-0123' }))]) {
+      expect(response.status).toBe(404);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      const text = await response.text();
+      expect(text).toContain('Signing in is off: DASHBOARD_TOKEN is not set, so /jobs is read-only for loopback clients. Set DASHBOARD_TOKEN to sign in.');
+      expect(text).toContain('<a href="/jobs">Open the read-only console</a>');
+      expect(text).not.toContain('<form');
+    }
   });
 
   (externalAddress ? it : it.skip)(`answers 403 to a client that is not on loopback (this machine's ${externalAddress ?? 'no'} non-loopback address)`, async () => {

@@ -57,7 +57,7 @@ export class DashboardExceptionFilter implements ExceptionFilter {
     const html = messagePage(
       // The console's own mode (a writable console's error page says nothing of read-only); no token, so no action control.
       { base, csrf: '', readOnly: this.options.readOnly, refreshMs: 0 },
-      { title: `Error ${status}`, heading: `Error ${status}`, message, testid: 'error-message', ...backLink(base, String(request.originalUrl ?? request.url ?? '')) },
+      { title: `Error ${status}`, heading: `Error ${status}`, message, testid: 'error-message', ...(status === 401 && this.options.signInUrl ? { back: this.options.signInUrl, backLabel: 'Sign in' } : backLink(base, String(request.originalUrl ?? request.url ?? ''))) },
     );
     adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');
     adapter.reply(response, html, status);

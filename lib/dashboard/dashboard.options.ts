@@ -47,6 +47,11 @@ export interface DoctorJobDashboardOptions {
   csrfSecret?: string;
   /** How often the open page refreshes its lists and overview, in ms (default 5000, at least 1000; 0 turns it off). */
   refreshIntervalMs?: number;
+  /**
+   * Where the app's own sign-in lives (a path on this site, e.g. `'/jobs/login'`): a 401 page of
+   * the console links to it ("Sign in") instead of back into pages that would answer 401 again.
+   */
+  signInUrl?: string;
 }
 
 /** What `DoctorJobDashboardModule.forRootAsync()` takes: the mount path up front (routes are fixed when the app is built), the rest from a factory. */
@@ -66,6 +71,7 @@ export interface ResolvedDashboardOptions {
   readOnly: boolean;
   csrfSecret: string | null;
   refreshIntervalMs: number;
+  signInUrl: string | null;
 }
 
 /** DoctorJobDashboardModule options that cannot work; thrown while the app starts. */
@@ -98,7 +104,7 @@ export function resolveDashboardOptions(options: DoctorJobDashboardOptions): Res
   const problems: string[] = [];
   if (typeof options !== 'object' || options === null) throw new InvalidDashboardOptionsError(['the options must be an object with path and guards or authorize']);
   problems.push(...pathProblems(options.path));
-  const { guards, authorize, readOnly, csrfSecret, refreshIntervalMs } = options;
+  const { guards, authorize, readOnly, csrfSecret, refreshIntervalMs, signInUrl } = options;
   if (guards !== undefined && !(Array.isArray(guards) && guards.every((g) => typeof g === 'function' || (typeof g === 'object' && g !== null && typeof (g as CanActivate).canActivate === 'function')))) {
     problems.push('guards must be an array of guard classes or instances (objects with canActivate)');
   }
@@ -117,6 +123,9 @@ export function resolveDashboardOptions(options: DoctorJobDashboardOptions): Res
   if (refreshIntervalMs !== undefined && !(Number.isSafeInteger(refreshIntervalMs) && (refreshIntervalMs === 0 || refreshIntervalMs >= MIN_REFRESH_INTERVAL_MS))) {
     problems.push(`refreshIntervalMs must be 0 (off) or an integer of at least ${MIN_REFRESH_INTERVAL_MS} (ms), got ${String(refreshIntervalMs)}`);
   }
+  if (signInUrl !== undefined && !(typeof signInUrl === 'string' && /^\/(?![/\\])\S*$/.test(signInUrl))) {
+    problems.push(`signInUrl must be a path on this site starting with one / (such as '/jobs/login'), got ${JSON.stringify(signInUrl)}`);
+  }
   if (problems.length) throw new InvalidDashboardOptionsError(problems);
   return {
     path: normalizePath(options.path),
@@ -125,5 +134,6 @@ export function resolveDashboardOptions(options: DoctorJobDashboardOptions): Res
     readOnly: readOnly ?? false,
     csrfSecret: csrfSecret ?? null,
     refreshIntervalMs: refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
+    signInUrl: signInUrl ?? null,
   };
 }

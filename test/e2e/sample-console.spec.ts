@@ -40,7 +40,9 @@ describe('the sample console at /jobs with DASHBOARD_TOKEN set', () => {
     const browser = await fetch(`${sample.url}/jobs/dead-letters`, { headers: { accept: 'text/html' } });
     expect(browser.status).toBe(401);
     expect(browser.headers.get('content-type')).toContain('text/html');
-    expect(await browser.text()).toContain('sign in at /jobs/login.');
+    const refusedPage = await browser.text();
+    expect(refusedPage).toContain('sign in at /jobs/login.');
+    expect(refusedPage).toContain('<a href="/jobs/login">Sign in</a>'); // signInUrl: not a "Back" into pages that answer 401 again
     expect((await fetch(`${sample.url}/jobs`, { headers: { ...json, authorization: `Bearer ${TOKEN}x` } })).status).toBe(401);
     expect((await fetch(`${sample.url}/jobs`, { headers: { ...json, authorization: `Basic ${TOKEN}` } })).status).toBe(401);
     const action = await fetch(`${sample.url}/jobs/actions/pause`, { method: 'POST', headers: { ...json, 'content-type': 'application/json' }, body: '{"type":"reticulateSplines"}' });

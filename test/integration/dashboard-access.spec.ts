@@ -66,11 +66,12 @@ describe('Dashboard start-up checks', () => {
 
   it('lists every bad option at once, and names a missing DoctorJobModule', async () => {
     const message = await refusal(() =>
-      compile(DoctorJobDashboardModule.forRoot({ path: 'jobs', authorize: 'yes' as never, csrfSecret: 'short', refreshIntervalMs: 10, readOnly: 'no' as never })),
+      compile(DoctorJobDashboardModule.forRoot({ path: 'jobs', authorize: 'yes' as never, csrfSecret: 'short', refreshIntervalMs: 10, readOnly: 'no' as never, signInUrl: '//evil.example/login' })),
     );
     expect(message).toContain('authorize must be a function');
     expect(message).toContain('csrfSecret must be a string of at least 32 characters');
     expect(message).toContain('refreshIntervalMs must be 0 (off) or an integer of at least 1000');
+    expect(message).toContain(`signInUrl must be a path on this site starting with one / (such as '/jobs/login'), got "//evil.example/login"`);
     expect(message).toContain('readOnly must be true or false');
     expect(await refusal(async () => DoctorJobDashboardModule.forRoot({ path: '/', authorize: () => true }))).toContain('path must name a segment');
     expect(await refusal(async () => DoctorJobDashboardModule.forRoot({ path: 'a b', authorize: () => true }))).toContain("path may hold letters, digits");
@@ -119,12 +120,14 @@ describe('Dashboard access decision and read-only mode', () => {
   };
 
   it("runs the app's guard on every page, count and action (401 when it throws, 403 when it says no); serves the assets without it", async () => {
-    const app = await start({ guards: [TokenGuard] });
+    const app = await start({ guards: [TokenGuard], signInUrl: '/sign-in?next=%2Fjobs' });
     const letter = await deadLetter(app);
     for (const path of ['/jobs', '/jobs/jobs', '/jobs/dead-letters', `/jobs/dead-letters/${letter}`, '/jobs/dead-letters/count']) {
       const refused = await app.http.get(path).expect(401);
       expect(refused.headers['content-security-policy']).toBe(CONTENT_SECURITY_POLICY);
       expect(refused.text).toContain('Sign in with the dashboard token');
+      // signInUrl: the 401 page's way on is the app's sign-in, not back into the console.
+      if (path !== '/jobs/dead-letters/count') expect(refused.text).toContain('<a href="/sign-in?next=%2Fjobs">Sign in</a>');
       expect(refused.text).not.toContain('acc-fail');
       await app.http.get(path).set('authorization', 'Bearer let-me-in').set('x-deny', '1').expect(403);
       await app.http.get(path).set('authorization', 'Bearer let-me-in').expect(200);

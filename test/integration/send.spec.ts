@@ -138,12 +138,17 @@ eachDialect('outbox.send (standalone enqueue)', (dialect) => {
     expect(await db.countJobs()).toBe(0);
   });
 
-  it('enqueue(tx, …) still refuses the root client, and points to send', async () => {
+  it('enqueue(tx, …) still refuses the root client (pointing to send) and what is no client', async () => {
     const enqueue = app.outbox.enqueue.bind(app.outbox) as (...args: unknown[]) => Promise<string>;
     const error = await enqueue(db.prisma, 'count', { n: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EnqueueError);
     expect((error as Error).message).toContain('was given the root Prisma client, not a transaction client');
     expect((error as Error).message).toContain('outbox.send("count", payload)');
+    for (const notAClient of [null, 42, {}]) {
+      const refused = await enqueue(notAClient, 'count', { n: 1 }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(EnqueueError);
+      expect((refused as Error).message).toContain('needs the Prisma transaction client as its first argument');
+    }
     expect(await db.countJobs()).toBe(0);
   });
 });

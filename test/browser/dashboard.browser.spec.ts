@@ -280,6 +280,37 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     expect((await sample.admin.stats()).paused.map((p) => p.type)).toEqual(['reticulateSplines', 'sendClientLoginLink']);
     await sample.admin.resume('sendClientLoginLink');
   });
+
+  it('opens and closes the bulk confirmation from the keyboard: Enter opens it on its confirm button, Escape closes it, focus back, nothing changed', async () => {
+    const before = await sample.admin.countDeadLetters();
+    expect(before).toBeGreaterThan(0);
+    await open('/jobs/dead-letters');
+    const bulk = page.getByTestId('bulk-delete');
+    await bulk.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#bulk-confirm:not([hidden])').waitFor();
+    await expect(page.locator('#bulk-confirm-text').textContent()).resolves.toBe(`Delete ${before} dead letter${before === 1 ? '' : 's'} (all of them)? This cannot be undone.`);
+    await expect(page.locator(':focus').getAttribute('data-testid')).resolves.toBe('confirm');
+    await page.keyboard.press('Escape');
+    await page.locator('#bulk-confirm[hidden]').waitFor({ state: 'attached' });
+    await expect(page.locator(':focus').getAttribute('data-testid')).resolves.toBe('bulk-delete');
+    expect(await sample.admin.countDeadLetters()).toBe(before);
+  });
+
+  it('fits a 375 px phone screen: no page scrolls sideways (wide tables scroll in their own box)', async () => {
+    const phone = await chromium.context.newPage();
+    try {
+      await phone.setViewportSize({ width: 375, height: 740 });
+      const widths: Record<string, number> = {};
+      for (const path of ['/jobs', '/jobs/jobs', '/jobs/dead-letters', `/jobs/dead-letters/${hostileLetter}`, `/jobs/jobs/${keyedJob}`]) {
+        expect((await phone.goto(sample.url + path))?.status()).toBe(200);
+        widths[path] = (await phone.evaluate('document.documentElement.scrollWidth')) as number; // a string: this file is type-checked without the DOM's types
+      }
+      expect(Object.entries(widths).filter(([, width]) => width > 375)).toEqual([]);
+    } finally {
+      await phone.close();
+    }
+  });
 });
 
 describeBrowser('the read-only dashboard (the sample without DASHBOARD_TOKEN) in a real browser', () => {

@@ -101,7 +101,7 @@ export const DASHBOARD_JS = `(function () {
   function openConfirm(button) {
     var holder = button.closest('[data-bulk-fields]');
     var fields = new URLSearchParams(holder.getAttribute('data-bulk-fields'));
-    var filterText = (holder.getAttribute('data-filter-text') || '').replace(/^\((.*)\)$/, '$1');
+    var filterText = (holder.getAttribute('data-filter-text') || '').replace(/^\\((.*)\\)$/, '$1');
     var kind = button.getAttribute('data-bulk');
     var countQuery = new URLSearchParams(fields);
     countQuery.delete('all');

@@ -218,6 +218,7 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     const confirmation = page.locator('#bulk-confirm');
     await expect(confirmation.isVisible()).resolves.toBe(true);
     await expect(confirmation.innerText()).resolves.toMatch(/\b3 dead letters\b/);
+    await expect(page.locator('#bulk-confirm-text').textContent()).resolves.toBe('Replay 3 dead letters matching type reticulateSplines?');
     await confirmation.getByTestId('confirm').click();
     await flashSays(/^Replayed 3 dead letters as jobs \d+, \d+, \d+$/);
     expect(await sample.admin.countDeadLetters({ type: 'reticulateSplines' })).toBe(0);

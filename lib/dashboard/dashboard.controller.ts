@@ -80,22 +80,23 @@ export class DashboardController {
     const query = queryOf(req);
     const ctx = this.page(req, res, '/jobs');
     const q = echo(query, ['state', 'type', 'orderingKey', 'dedupKey', 'limit', 'cursor']);
-    const result = await this.admin.listJobs({
+    const [result, paused] = await Promise.all([this.admin.listJobs({
       state: param(query, 'state'),
       type: param(query, 'type'),
       orderingKey: param(query, 'orderingKey'),
       dedupKey: param(query, 'dedupKey'),
       limit: limitOf(query) as number,
       cursor: param(query, 'cursor'),
-    });
-    this.send(res, jobsPage(ctx, q, result));
+    }), this.admin.pausedTypes()]);
+    this.send(res, jobsPage(ctx, q, result, new Set(paused.map((p) => p.type))));
   }
 
   @Get('jobs/:id')
   async job(@Req() req: RequestLike, @Res() res: unknown): Promise<void> {
     const id = idOf(req);
     const ctx = this.page(req, res, `/jobs/${id}`);
-    this.send(res, jobPage(ctx, await this.admin.getJob(id)));
+    const [job, paused] = await Promise.all([this.admin.getJob(id), this.admin.pausedTypes()]);
+    this.send(res, jobPage(ctx, job, paused.some((p) => p.type === job.type)));
   }
 
   /** How many dead letters a filter matches (what a bulk action would touch), as JSON: `{ count }`. */

@@ -73,14 +73,14 @@ export const TEMPLATES: Record<string, string> = {
 <button type="submit">Filter</button> <a href="<%= it.base %>/jobs">Clear</a></form>
 <% if (it.items.length === 0) { %><p class="muted">No job matches.</p><% } else { %>
 <div class="scroll"><table><thead><tr><th scope="col">Id</th><th scope="col">Type</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Run at</th><th scope="col">Ordering key</th><th scope="col">Dedup key</th><th scope="col">Held by</th><th scope="col">Last error</th><% if (!it.readOnly) { %><th scope="col">Actions</th><% } %></tr></thead><tbody>
-<% for (const j of it.items) { %><tr data-testid="job-row-<%= j.id %>"><td><a href="<%= it.base %>/jobs/<%= j.id %>"><%= j.id %></a></td><td><%= j.type %></td><td><%= j.state %></td><td><%= j.attempts %> / <%= j.maxAttempts %></td><td><%~ it.h.time(j.runAt) %></td><td><%= j.orderingKey || '' %></td><td><%= j.dedupKey || '' %></td><td><% if (j.state === 'running') { %><%= j.lockedBy || 'unknown' %><% if (j.claimedAt) { %> since <%~ it.h.time(j.claimedAt) %><% } %><% } %></td><td class="clip"><%= it.h.clip(j.lastError) %></td>
+<% for (const j of it.items) { %><tr data-testid="job-row-<%= j.id %>"><td><a href="<%= it.base %>/jobs/<%= j.id %>"><%= j.id %></a></td><td><%= j.type %></td><td><%= j.state %><% if (j.typePaused) { %> <span class="badge" data-testid="type-paused">type paused</span><% } %></td><td><%= j.attempts %> / <%= j.maxAttempts %></td><td><%~ it.h.time(j.runAt) %></td><td><%= j.orderingKey || '' %></td><td><%= j.dedupKey || '' %></td><td><% if (j.state === 'running') { %><%= j.lockedBy || 'unknown' %><% if (j.claimedAt) { %> since <%~ it.h.time(j.claimedAt) %><% } %><% } %></td><td class="clip"><%= it.h.clip(j.lastError) %></td>
 <% if (!it.readOnly) { %><td><%~ j.actions %></td><% } %></tr><% } %>
 </tbody></table></div><% } %>
 <%~ it.pager %>`,
 
   '@job': `<h1>Job <%= it.job.id %></h1>
 <dl class="fields">
-<dt>Type</dt><dd><%= it.job.type %></dd><dt>State</dt><dd><%= it.job.state %></dd>
+<dt>Type</dt><dd><%= it.job.type %></dd><dt>State</dt><dd><%= it.job.state %><% if (it.typePaused) { %> <span class="badge" data-testid="type-paused">type paused</span> <span class="muted">no runner claims it until its type is resumed (<a href="<%= it.base %>">Overview</a>)</span><% } %></dd>
 <dt>Attempts</dt><dd><%= it.job.attempts %> of <%= it.job.maxAttempts %></dd><dt>Priority</dt><dd><%= it.job.priority %></dd>
 <dt>Run at</dt><dd><%~ it.h.time(it.job.runAt) %></dd><dt>Created at</dt><dd><%~ it.h.time(it.job.createdAt) %></dd>
 <dt>Ordering key</dt><dd><%= it.job.orderingKey || '—' %></dd><dt>Dedup key</dt><dd><%= it.job.dedupKey || '—' %></dd>

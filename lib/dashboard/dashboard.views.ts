@@ -137,18 +137,20 @@ function jobActions(ctx: PageContext, job: QueuedJob, after?: string): string {
   return parts.join(' ');
 }
 
-export function jobsPage(ctx: PageContext, q: QueryEcho, result: Page<QueuedJob>): string {
+/** `pausedTypes`: the types paused now; their queued jobs say so (a due job that does not run is otherwise a puzzle). */
+export function jobsPage(ctx: PageContext, q: QueryEcho, result: Page<QueuedJob>, pausedTypes: ReadonlySet<string> = new Set()): string {
   const query = { state: q.state, type: q.type, orderingKey: q.orderingKey, dedupKey: q.dedupKey, limit: q.limit };
   return page(ctx, 'Jobs', 'jobs', '@jobs', {
     q,
-    items: result.items.map((j) => ({ ...j, actions: ctx.readOnly ? '' : jobActions(ctx, j) })),
+    items: result.items.map((j) => ({ ...j, typePaused: j.state !== 'running' && pausedTypes.has(j.type), actions: ctx.readOnly ? '' : jobActions(ctx, j) })),
     pager: pager(q.cursor ? link(ctx.base, '/jobs', query) : null, result.nextCursor ? link(ctx.base, '/jobs', { ...query, cursor: result.nextCursor }) : null),
   });
 }
 
-export function jobPage(ctx: PageContext, job: JobDetail): string {
+export function jobPage(ctx: PageContext, job: JobDetail, typePaused = false): string {
   return page(ctx, `Job ${job.id}`, 'jobs', '@job', {
     job,
+    typePaused: typePaused && job.state !== 'running',
     payload: pretty(job.payload),
     actions: ctx.readOnly ? '' : jobActions(ctx, job, `${ctx.base}/jobs`),
     history: eta.render('@history', { history: job.history, h: helpers }),

@@ -341,6 +341,15 @@ eachDialect('Dashboard pages and actions', (dialect) => {
     expect((await postAction(c.http, '/ops/jobs/actions/pause', session, { type: 'dash-ok' }).expect(200)).body).toMatchObject({ changed: false, count: 0, message: 'dash-ok was already paused' });
     const overview = (await c.http.get('/ops/jobs').expect(200)).text;
     expect(/<tr data-testid="type-row-dash-ok">[\s\S]*?<\/tr>/.exec(overview)![0]).toContain('data-testid="resume"');
+    // Its queued jobs say why they do not run, in the list and on their page; another type's do not.
+    const [held, other] = [await c.enqueue('dash-ok', { n: 9 }), await c.enqueue('dash-other', { n: 10 })];
+    const list = (await c.http.get('/ops/jobs/jobs').expect(200)).text;
+    expect(new RegExp(`<tr data-testid="job-row-${held}">[\\s\\S]*?</tr>`).exec(list)![0]).toContain('<span class="badge" data-testid="type-paused">type paused</span>');
+    expect(new RegExp(`<tr data-testid="job-row-${other}">[\\s\\S]*?</tr>`).exec(list)![0]).not.toContain('type paused');
+    expect((await c.http.get(`/ops/jobs/jobs/${held}`).expect(200)).text).toContain('data-testid="type-paused"');
+    expect((await c.http.get(`/ops/jobs/jobs/${other}`).expect(200)).text).not.toContain('data-testid="type-paused"');
+    await c.admin.cancelJobs([held, other]);
+    await c.admin.deleteDeadLettersWhere({ all: true });
     const resumed = await postAction(c.http, '/ops/jobs/actions/resume', session, { type: 'dash-ok' }).expect(200);
     expect(resumed.body).toMatchObject({ action: 'resume', paused: false, changed: true });
     expect(await c.admin.pausedTypes()).toEqual([]);

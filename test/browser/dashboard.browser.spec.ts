@@ -216,6 +216,8 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     await open('/jobs/dead-letters?type=reticulateSplines');
     await page.getByTestId('bulk-replay').click();
     const confirmation = page.locator('#bulk-confirm');
+    // It opens once the script has counted what the filter matches (a fetch), so wait for it rather than look at once.
+    await page.locator('#bulk-confirm:not([hidden])').waitFor();
     await expect(confirmation.isVisible()).resolves.toBe(true);
     await expect(confirmation.innerText()).resolves.toMatch(/\b3 dead letters\b/);
     await expect(page.locator('#bulk-confirm-text').textContent()).resolves.toBe('Replay 3 dead letters matching type reticulateSplines?');

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { claim } from '../lib/store/postgresql/postgresql.sql';
 import { doctorJobMigrationSql } from './common';
+import { RAW_CLAIM_SQL } from './systems/raw';
 import { costBetween, prepareCluster, snapshot, startPrivateCluster } from './db-cost';
 
 const JOBS = 20_000;
@@ -29,15 +30,7 @@ const variants: Record<string, { sql: string; params: (token: string) => unknown
     params: (token) => [BATCH, 60_000, token],
   },
   'raw floor claim': {
-    sql: `UPDATE "doctor_job" AS j
-         SET "locked_until" = now() + interval '60 seconds', "attempts" = j."attempts" + 1, "claim_token" = $2::uuid
-         FROM (
-           SELECT "id" FROM "doctor_job" WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
-           ORDER BY "priority" DESC, "run_at", "id" LIMIT $1::int
-           FOR UPDATE SKIP LOCKED
-         ) AS due
-         WHERE j."id" = due."id"
-         RETURNING j."id"::text AS "id", j."payload"`,
+    sql: RAW_CLAIM_SQL,
     params: (token) => [BATCH, token],
   },
   'returning id and payload only': {

@@ -9,6 +9,16 @@ import { Pool } from 'pg';
 import { BUSINESS_TABLE_SQL, doctorJobMigrationSql, rawConfig, sleep } from '../common';
 import { BUSINESS_INSERT, customer, observerPool, plainPrisma, type Consumer, type OnJob, type Payload, type Producer } from './types';
 
+/** The raw floor's claim: one batch of due jobs under FOR UPDATE SKIP LOCKED, leased and returned (bench/db-cost-claim.ts measures it too). */
+export const RAW_CLAIM_SQL = `UPDATE "doctor_job" AS j
+         SET "locked_until" = now() + interval '60 seconds', "attempts" = j."attempts" + 1, "claim_token" = $2::uuid
+         FROM (
+           SELECT "id" FROM "doctor_job" WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
+           ORDER BY "priority" DESC, "run_at", "id" LIMIT $1::int
+           FOR UPDATE SKIP LOCKED
+         ) AS due
+         WHERE j."id" = due."id"
+         RETURNING j."id"::text AS "id", j."payload"`;
 const INSERT = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts") VALUES ($1, $2::jsonb, 5)`;
 
 export async function makeProducer(url: string): Promise<Producer> {
@@ -54,15 +64,7 @@ export async function makeConsumer(url: string, _variant: string, onJob: OnJob):
     while (active) {
       const token = randomUUID();
       const { rows } = await pool.query<{ id: string; payload: Payload }>(
-        `UPDATE "doctor_job" AS j
-         SET "locked_until" = now() + interval '60 seconds', "attempts" = j."attempts" + 1, "claim_token" = $2::uuid
-         FROM (
-           SELECT "id" FROM "doctor_job" WHERE "run_at" <= now() AND ("locked_until" IS NULL OR "locked_until" <= now())
-           ORDER BY "priority" DESC, "run_at", "id" LIMIT $1::int
-           FOR UPDATE SKIP LOCKED
-         ) AS due
-         WHERE j."id" = due."id"
-         RETURNING j."id"::text AS "id", j."payload"`,
+        RAW_CLAIM_SQL,
         [rawConfig.batchSize, token],
       );
       if (rows.length) {

@@ -62,8 +62,10 @@ describe('what the runner logs per job', () => {
     const app = await startOutboxApp(db, [Quiet], { logSuccesses: true });
     try {
       const ids = await app.outbox.transaction((tx) => app.outbox.enqueueMany(tx, [1, 2, 3].map(() => ({ type: 'quiet', payload: {} }))));
-      await waitFor('queue empty', async () => (await db.countJobs()) === 0);
-      const lines = app.logs.entries.filter((e) => e.message.includes('succeeded in'));
+      // The success lines follow the commit that deleted the jobs: wait for the lines as well.
+      const successLines = () => app.logs.entries.filter((e) => e.message.includes('succeeded in'));
+      await waitFor('queue empty', async () => (await db.countJobs()) === 0 && successLines().length >= 3);
+      const lines = successLines();
       expect(lines.map((e) => e.level)).toEqual(['log', 'log', 'log']);
       expect(lines.map((e) => e.message.match(/^Job (\d+) \(quiet\) succeeded in \d+ ms$/)?.[1]).sort()).toEqual([...ids].sort());
     } finally {

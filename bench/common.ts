@@ -204,3 +204,23 @@ export type WorkerMessage =
   | { type: 'error'; message: string };
 
 export type OrchestratorMessage = { cmd: 'go' } | { cmd: 'stop' };
+
+/** Runs a bench script's main(): exits with its code, cleans up (workers, databases) on the way out, on a failure and on Ctrl-C. */
+export function runScript(main: () => Promise<number>, cleanup: () => Promise<void>, what: string): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      process.stderr.write(`\n${signal}: cleaning up ${what}\n`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  main()
+    .then(async (code) => {
+      await cleanup();
+      process.exit(code);
+    })
+    .catch(async (error) => {
+      process.stderr.write(`${error?.stack ?? error}\n`);
+      await cleanup();
+      process.exit(1);
+    });
+}

@@ -23,6 +23,7 @@ import {
   type OrchestratorMessage,
   type SystemName,
   type WorkerMessage,
+  runScript,
 } from './common';
 import { loadSystem, type Producer } from './systems/types';
 import { Client } from 'pg';
@@ -707,20 +708,4 @@ async function main(): Promise<number> {
   return Object.values(results).some((r) => r?.error) ? 1 : 0;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`\n${signal}: cleaning up worker processes and databases\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(async (code) => {
-    await cleanup();
-    process.exit(code);
-  })
-  .catch(async (error) => {
-    process.stderr.write(`${error?.stack ?? error}\n`);
-    await cleanup();
-    process.exit(1);
-  });
+runScript(main, cleanup, 'worker processes and databases');

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
-import { doctorJobConfig, percentile, ROOT, settings as benchSettings, sleep, wallNow, withClient } from './common';
+import { doctorJobConfig, percentile, ROOT, runScript, settings as benchSettings, sleep, wallNow, withClient } from './common';
 import { SoakCluster, type AutovacuumLog } from './soak/cluster';
 import { bootSoakApp, RUNS_TABLE_SQL, SOAK_JOB, type SoakApp, type SoakCommand, type SoakPayload, type SoakWorkerMessage } from './soak/app';
 import { soakChart } from './soak/chart';
@@ -599,20 +599,4 @@ async function cleanup(): Promise<void> {
   }
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    process.stderr.write(`\n${signal}: cleaning up worker processes and the database\n`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(async (code) => {
-    await cleanup();
-    process.exit(code);
-  })
-  .catch(async (error) => {
-    process.stderr.write(`${error?.stack ?? error}\n`);
-    await cleanup();
-    process.exit(1);
-  });
+runScript(main, cleanup, 'worker processes and the database');

@@ -5,8 +5,12 @@ import { figure } from './support/figures';
 import { useReliabilityContext } from './support/producer';
 import { startWorker, type Worker } from './support/processes';
 
-const JOBS = 800; // of each kind
 const ROUNDS = 3;
+// Each round enqueues its own jobs, so every round's fault finds handlers running: three workers drain
+// about as many jobs in a round as a round enqueues, and one batch for all rounds up front left the
+// third round an empty queue on a quick machine (it waited 30 s for an in-flight job and failed).
+const PER_ROUND = 300; // of each kind
+const JOBS = ROUNDS * PER_ROUND; // of each kind
 const LEASE_MS = 2_000;
 const workerEnv = (db: TestDatabase) => ({ DATABASE_URL: db.url, CONCURRENCY: 10, BATCH_SIZE: 10, LEASE_MS, POLL_MS: 100, HANDLER_DELAY_MS: '20,120' });
 
@@ -32,12 +36,15 @@ describePostgres('10. transactional handlers under SIGKILL and SIGSTOP: exactly-
   const inFlight = async () => Number((await db.query<{ n: unknown }>('SELECT COUNT(*) AS n FROM "doctor_job" WHERE "claim_token" IS NOT NULL AND "locked_until" > now()'))[0].n);
 
   it(`${ROUNDS} rounds of one worker frozen past its lease and one killed: 0 duplicate and 0 missing business rows with transaction: true; the plain handlers of the same run duplicate`, async () => {
-    // Both kinds interleaved, so every fault hits both.
-    await producer.outbox.transaction((tx) =>
-      producer.outbox.enqueueMany(tx, Array.from({ length: 2 * JOBS }, (_, i) => ({ type: i % 2 ? 'business-tx' : 'business-plain', payload: { n: i >> 1 } }))),
-    );
     const faults: { frozenInFlight: number; killedInFlight: number }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
+      // Both kinds interleaved, so every fault hits both.
+      await producer.outbox.transaction((tx) =>
+        producer.outbox.enqueueMany(
+          tx,
+          Array.from({ length: 2 * PER_ROUND }, (_, i) => ({ type: i % 2 ? 'business-tx' : 'business-plain', payload: { n: round * PER_ROUND + (i >> 1) } })),
+        ),
+      );
       const [frozen, killed]: Worker[] = await Promise.all([startWorker(`freeze-${round}`, workerEnv(db)), startWorker(`kill-${round}`, workerEnv(db))]);
       workers.push(frozen, killed);
       await waitFor('handlers running', async () => (await inFlight()) > 0, 30_000, 10);

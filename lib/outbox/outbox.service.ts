@@ -1,26 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DOCTOR_JOB_OPTIONS } from '../doctor-job.constants';
-import { NOT_A_TRANSACTION, UNKNOWN_TYPE } from '../doctor-job.messages';
 import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
-import { codePoints, describe } from '../util/describe';
+import { describe } from '../util/describe';
 import { EnqueueError } from '../errors/enqueue.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
-import { MAX_PAYLOAD_DEPTH, toDto, toJson } from '../handlers/payload';
 import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import { jobTracing } from '../tracing/job-tracing';
 import { SchemaCheck } from './schema-check';
+import { checkOptions, JobRequestPreparer, STANDALONE } from './job-request';
 import { findAmbientTransactions, type AmbientOptions, type AmbientTransactions } from './ambient-transaction';
 import type { DoctorJobs, EnqueueFirst, EnqueueOptions, EnqueueRest, JobPayload, JobRequest, JobRequests, JobType, TransactionArgument } from './job-map';
-
-const REQUEST_KEYS = new Set(['type', 'payload', 'runAt', 'delayMs', 'maxAttempts', 'priority', 'orderingKey', 'dedupKey']);
-/** prepare()'s client argument for `send`: no transaction client to check. */
-const STANDALONE = Symbol('send');
-/** 10000-01-01T00:00:00Z: later dates do not fit the stores' time formats. */
-const MAX_RUN_AT = Date.UTC(10000, 0, 1);
 
 /**
  * Transactional enqueue: jobs are written through the caller's Prisma transaction client, so they
@@ -29,8 +22,8 @@ const MAX_RUN_AT = Date.UTC(10000, 0, 1);
 @Injectable()
 export class OutboxService<Jobs extends object = DoctorJobs> {
   private ambient?: AmbientTransactions;
-  /** Clients already found to be transaction clients (see prepare). */
-  private readonly transactionClients = new WeakSet<object>();
+  /** The checks and encoding of each job before it is written. */
+  private readonly requests: JobRequestPreparer;
   /** Transactions run by {@link transaction}: whether jobs were written through them. */
   private readonly managed = new WeakMap<object, { wrote: boolean }>();
   /** The enqueue's `send` span (OpenTelemetry, when installed and a tracer provider is registered), whose context each job keeps. */
@@ -38,11 +31,13 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
 
   constructor(
     private readonly host: JobStoreHost,
-    private readonly registry: JobHandlerRegistry,
-    @Inject(DOCTOR_JOB_OPTIONS) private readonly options: ResolvedDoctorJobOptions,
+    registry: JobHandlerRegistry,
+    @Inject(DOCTOR_JOB_OPTIONS) options: ResolvedDoctorJobOptions,
     private readonly moduleRef: ModuleRef,
-    private readonly schema: SchemaCheck,
-  ) {}
+    schema: SchemaCheck,
+  ) {
+    this.requests = new JobRequestPreparer(host, registry, options, schema);
+  }
 
   /**
    * Writes one job through `tx`, the client of an interactive transaction
@@ -64,7 +59,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   async enqueue(...args: unknown[]): Promise<string> {
     if (typeof args[0] === 'string') {
       const [type, payload, options = {}] = args as [string, unknown, (EnqueueOptions & AmbientOptions)?];
-      const { outsideTransaction, ...rest } = this.checkOptions(type, options) as EnqueueOptions & AmbientOptions;
+      const { outsideTransaction, ...rest } = checkOptions(type, options) as EnqueueOptions & AmbientOptions;
       return this.inAmbient(`enqueue("${type}")`, type, outsideTransaction, (tx) => this.enqueue(tx, type as JobType<Jobs>, payload as never, rest));
     }
     const [tx, type, payload, options = {}] = args as [TransactionClientLike, string, unknown, EnqueueOptions?];
@@ -74,7 +69,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   }
 
   private async enqueueOne(tx: TransactionClientLike, type: string, payload: unknown, options: unknown, traceContext?: string): Promise<string> {
-    const job = await this.prepare(tx, { ...this.checkOptions(type, options), type, payload } as JobRequest<Jobs>, traceContext);
+    const job = await this.requests.prepare(tx, { ...checkOptions(type, options), type, payload } as JobRequest<Jobs>, traceContext);
     const [id] = await this.insert(tx, [job]);
     return id;
   }
@@ -99,15 +94,8 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   }
 
   private async sendOne(type: string, payload: unknown, options: unknown, traceContext?: string): Promise<string> {
-    const job = await this.prepare(STANDALONE, { ...this.checkOptions(type, options, 'send'), type, payload } as JobRequest<Jobs>, traceContext);
-    return this.host.store.send(job).catch((error: unknown) => this.explain(error, [job]));
-  }
-
-  private checkOptions(type: string, options: unknown, call = 'enqueue'): object {
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-      throw new EnqueueError(`The options of ${call}("${type}") must be an object { runAt?, delayMs?, maxAttempts?, ... }, got ${describe(options)}.`, type);
-    }
-    return options;
+    const job = await this.requests.prepare(STANDALONE, { ...checkOptions(type, options, 'send'), type, payload } as JobRequest<Jobs>, traceContext);
+    return this.host.store.send(job).catch((error: unknown) => this.requests.explain(error, [job]));
   }
 
   /** Runs `write` with the ambient transaction's client (nestjs-cls), or refuses. */
@@ -160,7 +148,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     const prepared: NewJob[] = [];
     for (const [index, job] of jobs.entries()) {
       try {
-        prepared.push(await this.prepare(tx, job, traceContext));
+        prepared.push(await this.requests.prepare(tx, job, traceContext));
       } catch (error) {
         if (error instanceof EnqueueError) {
           throw new EnqueueError(`enqueueMany: job [${index}]: ${error.message}`, error.jobType, error.problems);
@@ -174,16 +162,9 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   private insert(tx: TransactionClientLike, jobs: NewJob[]): Promise<string[]> {
     const managed = this.managed.get(tx);
     const { store } = this.host;
-    if (!managed || !store.announce) return store.insert(tx, jobs).catch((error: unknown) => this.explain(error, jobs));
+    if (!managed || !store.announce) return store.insert(tx, jobs).catch((error: unknown) => this.requests.explain(error, jobs));
     managed.wrote = true;
-    return store.insert(tx, jobs, { announceAfterCommit: true }).catch((error: unknown) => this.explain(error, jobs));
-  }
-
-  /** A failed insert: when Doctor Job's tables or migrations are missing, says so (and how to fix it) instead of the driver's error. */
-  private async explain(error: unknown, jobs: NewJob[]): Promise<never> {
-    const problem = await this.schema.recheck().catch(() => undefined);
-    if (problem) throw new EnqueueError(problem, jobs[0].type);
-    throw error;
+    return store.insert(tx, jobs, { announceAfterCommit: true }).catch((error: unknown) => this.requests.explain(error, jobs));
   }
 
   /**
@@ -219,80 +200,6 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   /** Queue depth and the age of the oldest due job per type, and dead letters per type. */
   stats(): Promise<QueueStats> {
     return this.host.store.stats();
-  }
-
-  /**
-   * Checks one job and encodes it for the store; `tx`: the transaction client it will be written
-   * through (STANDALONE: `send`, outside any); `traceContext`: the enqueue's span (traced enqueues only).
-   */
-  private async prepare(tx: TransactionClientLike | typeof STANDALONE, request: JobRequest<Jobs>, traceContext?: string): Promise<NewJob> {
-    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
-      throw new EnqueueError(`Each job must be an object { type, payload, ...options }, got ${describe(request)}.`, '');
-    }
-    const { type, payload, runAt, delayMs, maxAttempts, priority, orderingKey, dedupKey } = request as {
-      type: string;
-      payload: unknown;
-    } & EnqueueOptions;
-    const fail = (message: string, problems: string[] = []) => {
-      throw new EnqueueError(problems.length ? `${message}\n  - ${problems.join('\n  - ')}` : message, type, problems);
-    };
-    if (typeof type !== 'string') fail(`The job type must be a string, got ${describe(type)}.`);
-    // Once per client: a property read on Prisma's transaction client (a proxy) costs 3-5 µs
-    // (measured), which enqueueMany would otherwise pay twice per job.
-    if (tx !== STANDALONE && !this.transactionClients.has(tx as object)) {
-      if (!tx || typeof tx.$queryRawUnsafe !== 'function') {
-        fail(`enqueue("${type}") needs the Prisma transaction client as its first argument, got ${describe(tx)}.`);
-      }
-      // Prisma's transaction clients lack $connect; the root client (and a PrismaService) has it.
-      if (typeof (tx as { $connect?: unknown }).$connect === 'function') fail(NOT_A_TRANSACTION(type));
-      this.transactionClients.add(tx as object);
-    }
-    const handler = this.registry.get(type);
-    if (!handler) fail(UNKNOWN_TYPE(type, this.registry.types()));
-
-    const optionProblems: string[] = [];
-    for (const key of Object.keys(request)) {
-      if (!REQUEST_KEYS.has(key)) optionProblems.push(`"${key}" is not an enqueue option (known: runAt, delayMs, maxAttempts, priority, orderingKey, dedupKey)`);
-    }
-    if (runAt !== undefined && !(runAt instanceof Date && runAt.getTime() >= 0 && runAt.getTime() < MAX_RUN_AT)) {
-      optionProblems.push(`"runAt" must be a valid Date between 1970 and 9999, got ${runAt instanceof Date ? runAt.toString() : describe(runAt)}`);
-    }
-    if (delayMs !== undefined && !(Number.isSafeInteger(delayMs) && delayMs >= 0)) {
-      optionProblems.push(`"delayMs" must be an integer of 0 or more, got ${describe(delayMs)}`);
-    }
-    if (runAt !== undefined && delayMs !== undefined) optionProblems.push('give "runAt" or "delayMs", not both');
-    if (maxAttempts !== undefined && !(Number.isSafeInteger(maxAttempts) && maxAttempts > 0)) {
-      optionProblems.push(`"maxAttempts" must be a positive integer, got ${describe(maxAttempts)}`);
-    }
-    if (priority !== undefined && !(Number.isInteger(priority) && priority >= -(2 ** 31) && priority < 2 ** 31)) {
-      optionProblems.push(`"priority" must be an integer (higher runs first; default 0), got ${describe(priority)}`);
-    }
-    for (const [name, key] of [['orderingKey', orderingKey], ['dedupKey', dedupKey]] as const) {
-      if (key !== undefined && !(typeof key === 'string' && key.length > 0 && codePoints(key) <= 255 && !key.includes('\u0000'))) {
-        optionProblems.push(`"${name}" must be a non-empty string of at most 255 characters (Unicode code points, as the database counts them), got ${describe(key)}`);
-      }
-    }
-    if (optionProblems.length) fail(`Invalid options for job "${type}":`, optionProblems);
-
-    const encoded = toJson(payload, MAX_PAYLOAD_DEPTH[this.host.store.dialect]);
-    if ('problems' in encoded) fail(`The payload of job "${type}" is not JSON:`, encoded.problems);
-    const json = (encoded as { json: string }).json;
-    if (handler!.payload) {
-      // Validate what the handler will receive: the payload after its trip through JSON.
-      const checked = await toDto(handler!.payload, JSON.parse(json));
-      if ('problems' in checked) fail(`The payload of job "${type}" fails ${handler!.payload.name}:`, checked.problems);
-    }
-    return {
-      type,
-      payload: json,
-      maxAttempts: maxAttempts ?? handler!.maxAttempts ?? this.options.maxAttempts,
-      priority: priority ?? 0,
-      orderingKey,
-      dedupKey,
-      runAt,
-      delayMs,
-      traceContext,
-    };
   }
 }
 

@@ -19,6 +19,7 @@ describe('resolveOptions', () => {
       autoStart: true,
       notify: true,
       runnerPool: true,
+      reindex: { minBytes: 8 * 1024 * 1024, factor: 4, intervalMs: 30000 },
       logSuccesses: false,
     });
     expect(options).toEqual({ prisma: PrismaService, dialect: undefined, ...DEFAULT_OPTIONS });
@@ -57,6 +58,18 @@ describe('resolveOptions', () => {
 
   it('merges a partial backoff over the default backoff', () => {
     expect(resolveOptions({ prisma: PrismaService, backoff: { baseMs: 10 } }).backoff).toEqual({ ...DEFAULT_OPTIONS.backoff, baseMs: 10 });
+  });
+
+  it('takes reindex as a boolean or thresholds over the defaults, and names a bad threshold', () => {
+    expect(resolveOptions({ prisma: PrismaService, reindex: false }).reindex).toBe(false);
+    expect(resolveOptions({ prisma: PrismaService, reindex: true }).reindex).toEqual(DEFAULT_OPTIONS.reindex);
+    expect(resolveOptions({ prisma: PrismaService, reindex: { minBytes: 1024 } }).reindex).toEqual({ minBytes: 1024, factor: 4, intervalMs: 30000 });
+    expect(() => resolveOptions({ prisma: PrismaService, reindex: 'auto' as never })).toThrow(
+      '"reindex" must be true, false or { minBytes?, factor?, intervalMs? }, got "auto"',
+    );
+    expect(() => resolveOptions({ prisma: PrismaService, reindex: { factor: 0.5, minBytes: -1, every: 5 } as never })).toThrow(
+      /"reindex.every" is not an option \(known: minBytes, factor, intervalMs\)[\s\S]*"reindex.minBytes" must be a positive integer, got -1[\s\S]*"reindex.factor" must be a number of 1 or more, got 0.5/,
+    );
   });
 
   it('names every invalid option and says why', () => {

@@ -65,11 +65,32 @@ export interface DoctorJobOptions {
    */
   runnerPool?: boolean | { connectionString?: string; max?: number };
   /**
+   * PostgreSQL: the runner rebuilds the job table's indexes when they are far larger than their
+   * rows need, with `REINDEX INDEX CONCURRENTLY` (reads and writes go on), one instance at a time.
+   * A long transaction elsewhere in the database holds vacuum back; every finished job then leaves
+   * its index entries behind, and PostgreSQL gives that space back only by a rebuild (SOAK.md). An
+   * instance looks every `intervalMs` (30 s); an index is rebuilt when it is over `minBytes` (8 MiB)
+   * and `factor` (4) times the size its live rows need, never while a transaction has been open for
+   * a minute. Needs the table's owner (a permission error turns it off, with a warning) and the `pg`
+   * connection settings of `notify` or `runnerPool`. `false`: never rebuild. Ignored on SQLite and MariaDB.
+   */
+  reindex?: boolean | ReindexOptions;
+  /**
    * Write one `log`-level line per successful job (`Job 12 (send-email) succeeded in 31 ms`).
    * Off by default: failures, retries, dead letters and outages are always logged; successes are
    * counted by the metrics and told by the `job.succeeded` event.
    */
   logSuccesses?: boolean;
+}
+
+/** The `reindex` option's thresholds (see DoctorJobOptions.reindex). */
+export interface ReindexOptions {
+  /** An index smaller than this many bytes is never rebuilt. Default 8 MiB. */
+  minBytes?: number;
+  /** How many times larger than its live rows need an index must be to be rebuilt. Default 4. */
+  factor?: number;
+  /** How often an instance looks, in ms. Default 30,000. */
+  intervalMs?: number;
 }
 
 export interface ResolvedDoctorJobOptions {
@@ -85,6 +106,7 @@ export interface ResolvedDoctorJobOptions {
   autoStart: boolean;
   notify: boolean | { connectionString: string };
   runnerPool: boolean | { connectionString?: string; max?: number };
+  reindex: false | Required<ReindexOptions>;
   logSuccesses: boolean;
 }
 
@@ -100,6 +122,7 @@ export const DEFAULT_OPTIONS: Omit<ResolvedDoctorJobOptions, 'prisma' | 'dialect
   autoStart: true,
   notify: true,
   runnerPool: true,
+  reindex: { minBytes: 8 * 1_048_576, factor: 4, intervalMs: 30_000 },
   logSuccesses: false,
 };
 
@@ -144,6 +167,7 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     autoStart: input.autoStart ?? DEFAULT_OPTIONS.autoStart,
     notify: input.notify ?? DEFAULT_OPTIONS.notify,
     runnerPool: input.runnerPool ?? DEFAULT_OPTIONS.runnerPool,
+    reindex: resolveReindex(problems, input.reindex),
     logSuccesses: input.logSuccesses ?? DEFAULT_OPTIONS.logSuccesses,
   };
   positiveInteger(problems, 'pollIntervalMs', resolved.pollIntervalMs, MAX_TIMER_MS);
@@ -178,6 +202,27 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
     }
   }
   if (problems.length) throw new InvalidOptionsError(problems);
+  return resolved;
+}
+
+/** `reindex`: false, or the thresholds with their defaults (true or omitted: every default). */
+function resolveReindex(problems: string[], input: unknown): false | Required<ReindexOptions> {
+  const defaults = DEFAULT_OPTIONS.reindex as Required<ReindexOptions>;
+  if (input === undefined || input === true) return defaults;
+  if (input === false) return false;
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    problems.push(`"reindex" must be true, false or { minBytes?, factor?, intervalMs? }, got ${describe(input)}`);
+    return defaults;
+  }
+  for (const key of Object.keys(input)) {
+    if (!(key in defaults)) problems.push(`"reindex.${key}" is not an option (known: ${Object.keys(defaults).join(', ')})`);
+  }
+  const resolved = { ...defaults, ...definedOnly(input as ReindexOptions) };
+  positiveInteger(problems, 'reindex.minBytes', resolved.minBytes);
+  positiveInteger(problems, 'reindex.intervalMs', resolved.intervalMs, MAX_TIMER_MS);
+  if (!(typeof resolved.factor === 'number' && Number.isFinite(resolved.factor) && resolved.factor >= 1)) {
+    problems.push(`"reindex.factor" must be a number of 1 or more, got ${describe(resolved.factor)}`);
+  }
   return resolved;
 }
 

@@ -1,4 +1,5 @@
-import type { JobStore } from '../store/job-store.interface';
+import type { IndexUpkeep, JobStore } from '../store/job-store.interface';
+import type { RunnerLog } from './outage-log';
 import { HISTORY_PRUNE_BATCH, HISTORY_PRUNE_MAX_BATCHES, HOUSEKEEPING_INTERVAL_MS, INSTANCE_FORGOTTEN_AFTER_MS } from './runner-tuning';
 
 /**
@@ -9,19 +10,26 @@ import { HISTORY_PRUNE_BATCH, HISTORY_PRUNE_MAX_BATCHES, HOUSEKEEPING_INTERVAL_M
  *   only the job (the success path writes nothing more), so their history rows are left without a
  *   job or a dead letter.
  * Failures are left for the next round (the claims log an outage of the database).
+ * And at every tick it asks the store to rebuild bloated indexes (PostgreSQL; the store looks at
+ * most once per its own interval, see postgresql.reindex.ts), and logs what that did.
  */
 export class Housekeeping {
   private lastAt = -Infinity;
   private running = false;
+  private lookingAtIndexes = false;
+  /** The last reason the index rebuilds gave for not looking that was worth a warning (logged once). */
+  private warned?: string;
 
   constructor(
-    private readonly store: Pick<JobStore, 'registerInstance' | 'pruneInstances' | 'pruneAttempts'>,
+    private readonly store: Pick<JobStore, 'registerInstance' | 'pruneInstances' | 'pruneAttempts' | 'rebuildBloatedIndexes'>,
     private readonly instance: { key: string; name: string },
     private readonly now: () => number,
+    private readonly logger: RunnerLog,
   ) {}
 
   /** Called at start and at each poll: a round when the interval has passed since the last one. */
   tick(): void {
+    this.lookAtIndexes();
     if (this.running || this.now() - this.lastAt < HOUSEKEEPING_INTERVAL_MS) return;
     const first = this.lastAt === -Infinity;
     this.lastAt = this.now();
@@ -41,4 +49,26 @@ export class Housekeeping {
       // The database is unreachable (the claims log that) or busy: the next round catches up.
     }
   }
+
+  private lookAtIndexes(): void {
+    if (this.lookingAtIndexes || !this.store.rebuildBloatedIndexes) return;
+    this.lookingAtIndexes = true;
+    void this.store
+      .rebuildBloatedIndexes()
+      .then((upkeep) => this.report(upkeep), () => undefined) // unreachable database: the claims log that
+      .finally(() => (this.lookingAtIndexes = false));
+  }
+
+  private report({ rebuilt, skipped }: IndexUpkeep): void {
+    for (const { index, bytesBefore, bytesAfter, ms, error } of rebuilt) {
+      if (error) this.logger.warn(`Rebuilding the bloated index ${index} (${megabytes(bytesBefore)}) failed: ${error}. It is left as it was; the next look tries again.`);
+      else this.logger.log(`Rebuilt the bloated index ${index}: ${megabytes(bytesBefore)} -> ${megabytes(bytesAfter)} in ${ms} ms (REINDEX INDEX CONCURRENTLY).`);
+    }
+    if (skipped?.startsWith('index rebuilds are off:') && skipped !== this.warned) {
+      this.warned = skipped;
+      this.logger.warn(`${skipped.charAt(0).toUpperCase()}${skipped.slice(1)}.`);
+    }
+  }
 }
+
+const megabytes = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;

@@ -97,7 +97,7 @@ export class JobRunner {
     }, transaction && { run: transaction, complete: (tx, claim) => store.completeInTransaction(tx, claim) }, tracing);
     // Paused types are read once per poll interval, not per claim: the claim statement stays as it is.
     this.paused = new PausedTypes(store, pausedTypesMaxAgeMs(settings.pollIntervalMs), now);
-    this.housekeeping = new Housekeeping(store, { key: this.instanceKey, name: this.instance }, now);
+    this.housekeeping = new Housekeeping(store, { key: this.instanceKey, name: this.instance }, now, logger);
     const claim = (limit: number, token: string, paused: string[]) =>
       store.claim({ limit, leaseMs, token, excludeTypes: excluded(this.slots.saturatedTypes(), paused) });
     this.claims = new ClaimLoop(settings, this.slots, {

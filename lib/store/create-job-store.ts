@@ -4,7 +4,7 @@
  * (from the options, or from the client's @prisma/adapter-pg). Used by the Nest provider and the tests.
  */
 import { RUNNER_POOL_NO_PG, RUNNER_POOL_NO_SETTINGS } from '../doctor-job.messages';
-import { DEFAULT_OPTIONS, type Dialect } from '../doctor-job.options';
+import { DEFAULT_OPTIONS, type Dialect, type ReindexOptions } from '../doctor-job.options';
 import type { JobStore } from './job-store.interface';
 import { MariadbJobStore } from './mariadb/mariadb.store';
 import type { PgConnectionConfig } from './postgresql/postgresql.connections';
@@ -14,12 +14,16 @@ import { SqliteJobStore } from './sqlite/sqlite.store';
 
 /** Connections in the runner's own pg pool when `runnerPool.max` is not given. */
 const RUNNER_POOL_SIZE = 2;
+/** No index rebuild while another transaction has been open this long (it would keep what that one holds, and wait for it). */
+const REINDEX_HOLDER_MAX_MS = 60_000;
 
 export interface JobStoreOptions {
   /** PostgreSQL: as DoctorJobOptions' `notify` (default true). Decides whether the store can listen, and on which connection. */
   notify?: boolean | { connectionString: string };
   /** PostgreSQL: as DoctorJobOptions' `runnerPool` (default true). */
   runnerPool?: boolean | { connectionString?: string; max?: number };
+  /** PostgreSQL: as DoctorJobOptions' `reindex` once resolved (default: its defaults). */
+  reindex?: false | Required<ReindexOptions>;
   /** Told when the runner pool was asked for but cannot be set up (the store then uses the Prisma client). */
   warn?: (message: string) => void;
 }
@@ -36,7 +40,7 @@ export function createJobStore(dialect: Dialect, prisma: PrismaClientLike, optio
 }
 
 function postgresqlStore(prisma: PrismaClientLike, options: JobStoreOptions): PostgresqlJobStore {
-  const { notify = DEFAULT_OPTIONS.notify, runnerPool = DEFAULT_OPTIONS.runnerPool, warn = () => undefined } = options;
+  const { notify = DEFAULT_OPTIONS.notify, runnerPool = DEFAULT_OPTIONS.runnerPool, reindex = DEFAULT_OPTIONS.reindex, warn = () => undefined } = options;
   const adapter = adapterConnection(prisma);
   const listen = notify === false ? undefined : typeof notify === 'object' ? { connectionString: notify.connectionString } : adapter;
   let pool: (PgConnectionConfig & { max: number }) | undefined;
@@ -51,7 +55,11 @@ function postgresqlStore(prisma: PrismaClientLike, options: JobStoreOptions): Po
       pool = { ...settings, max: own.max ?? RUNNER_POOL_SIZE };
     }
   }
-  return new PostgresqlJobStore(prisma, listen, pool);
+  // The index rebuilds need a connection of their own: the runner pool's settings, else the listener's.
+  const { max: _max, ...poolConnection } = pool ?? { max: 0 };
+  const rebuildConnection = pool ? poolConnection : listen && pgInstalled() ? listen : undefined;
+  const rebuilds = reindex && rebuildConnection ? { ...reindex, connection: rebuildConnection, holderMaxMs: REINDEX_HOLDER_MAX_MS } : undefined;
+  return new PostgresqlJobStore(prisma, listen, pool, rebuilds);
 }
 
 /**

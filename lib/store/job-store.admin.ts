@@ -53,6 +53,32 @@ export interface JobAdminStore {
   pruneAttempts(limit: number): Promise<number>;
   /** Sizes, dead rows, vacuum and the transactions holding it back: what `doctor-job doctor` judges. */
   diagnose(): Promise<StoreDiagnostics>;
+  /**
+   * Rebuilds the job table's indexes that are far larger than its rows need (after a long
+   * transaction held the vacuum horizon back: PostgreSQL gives index space back only by a
+   * rebuild), one instance at a time, never while a transaction still holds the horizon. Called
+   * by the runner's housekeeping. Only PostgreSQL's store has it.
+   */
+  rebuildBloatedIndexes?(): Promise<IndexUpkeep>;
+}
+
+/** What one look for bloated indexes did. */
+export interface IndexUpkeep {
+  /** The indexes rebuilt (or whose rebuild failed), in the order they were rebuilt. */
+  rebuilt: IndexRebuild[];
+  /** Why nothing was looked at: another instance holds the rebuild lock, a transaction holds the horizon, or the rebuilds are off. */
+  skipped?: string;
+}
+
+/** One index rebuilt by `REINDEX INDEX CONCURRENTLY`, with its size before and after. */
+export interface IndexRebuild {
+  index: string;
+  bytesBefore: number;
+  /** Its size after the rebuild; the size before when the rebuild failed. */
+  bytesAfter: number;
+  ms: number;
+  /** Why the rebuild failed (it left the index as it was). */
+  error?: string;
 }
 
 /**

@@ -30,8 +30,8 @@ export class JobStoreHost implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     const prisma = this.resolveClient();
     const dialect = this.options.dialect ?? detectDialect(prisma);
-    const { notify, runnerPool } = this.options;
-    const store = createJobStore(dialect, prisma, { notify, runnerPool, warn: (message) => this.logger.warn(message) });
+    const { notify, runnerPool, reindex } = this.options;
+    const store = createJobStore(dialect, prisma, { notify, runnerPool, reindex, warn: (message) => this.logger.warn(message) });
     this.resolved = { prisma, store };
   }
 

@@ -112,13 +112,18 @@ export const diagnose = {
        FROM pg_index AS x JOIN pg_class AS i ON i."oid" = x."indexrelid" JOIN pg_class AS c ON c."oid" = x."indrelid"
        JOIN pg_namespace AS n ON n."oid" = c."relnamespace"
        WHERE ${OUR_TABLES} ORDER BY c."relname", i."relname"`,
-  /** The session whose snapshot (backend_xmin) is oldest, in this database (or none: walsenders). */
+  /**
+   * The session that holds the horizon furthest back, in this database (or none: walsenders): by
+   * its snapshot (backend_xmin) or by its own transaction id (backend_xid). A transaction that
+   * wrote and then sits idle holds no snapshot in READ COMMITTED, only its xid, and holds the
+   * horizon back all the same (the soak's holder, `BEGIN; SELECT txid_current()`, is one).
+   */
   session: `SELECT "pid"::text AS "id", "datname" AS "database_name", "usename" AS "user_name", "application_name" AS "application", "state",
-         "xact_start" AS "started_at", age("backend_xmin") AS "xmin_age",
+         "xact_start" AS "started_at", GREATEST(age("backend_xmin"), age("backend_xid")) AS "xmin_age",
          (EXTRACT(EPOCH FROM now() - COALESCE("xact_start", "query_start")) * 1000)::float8 AS "age_ms", left("query", 200) AS "query"
        FROM pg_stat_activity
-       WHERE "backend_xmin" IS NOT NULL AND "pid" <> pg_backend_pid() AND ("datname" = current_database() OR "datname" IS NULL)
-       ORDER BY age("backend_xmin") DESC LIMIT 1`,
+       WHERE ("backend_xmin" IS NOT NULL OR "backend_xid" IS NOT NULL) AND "pid" <> pg_backend_pid() AND ("datname" = current_database() OR "datname" IS NULL)
+       ORDER BY GREATEST(age("backend_xmin"), age("backend_xid")) DESC LIMIT 1`,
   slot: `SELECT "slot_name"::text AS "id", "database" AS "database_name", CASE WHEN "active" THEN 'active' ELSE 'inactive' END AS "state",
          age("xmin") AS "xmin_age"
        FROM pg_replication_slots WHERE "xmin" IS NOT NULL ORDER BY age("xmin") DESC LIMIT 1`,

@@ -8,6 +8,7 @@ import type {
   Claim,
   ClaimedJob,
   ClaimParams,
+  IndexUpkeep,
   DeadLetter,
   DeadLetterFilter,
   DeadLetterQuery,
@@ -29,6 +30,7 @@ import { compareIds, encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadL
 import { SqlJobStore } from '../sql-job-store';
 import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import * as adminSql from './postgresql.admin.sql';
+import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
 import * as baseSql from './postgresql.sql';
 
 /** Every statement of the dialect: the runner's and the outbox's, and the console's. */
@@ -45,20 +47,29 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   /** Where the runner's statements go: the store's own pg pool, or Prisma's raw queries. */
   private readonly runnerSql: RunnerSql;
   private readonly announcer: Announcer;
+  /** Rebuilds the job table's bloated indexes (see postgresql.reindex.ts); absent when turned off or without pg settings. */
+  private readonly rebuilder?: IndexRebuilder;
 
   /**
    * @param listenConnection connection settings for LISTEN; without them the store cannot listen.
    * @param runnerPool settings for a `pg` pool of the store's own that takes the runner's
    *   statements (claim, complete, retry, dead-letter, lease); without them they go through Prisma.
+   * @param reindex connection settings and thresholds of the index rebuilds; without them none is done.
    */
   constructor(
     prisma: PrismaClientLike,
     private readonly listenConnection?: PgConnectionConfig,
     runnerPool?: PgConnectionConfig & { max: number },
+    reindex?: ReindexSettings,
   ) {
     super(prisma, sql);
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
     this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, []));
+    if (reindex) this.rebuilder = new IndexRebuilder(reindex);
+  }
+
+  async rebuildBloatedIndexes(): Promise<IndexUpkeep> {
+    return this.rebuilder ? this.rebuilder.run() : { rebuilt: [], skipped: 'index rebuilds are off (reindex: false, or no pg connection settings)' };
   }
 
   async inspect(statement: string, params: unknown[]): Promise<Record<string, unknown>[]> {
@@ -83,6 +94,7 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
+    await this.rebuilder?.close();
     await this.announcer.close();
     await this.runnerSql.close();
   }

@@ -3,43 +3,18 @@
  * statements and decodes their rows. Claims lock rows with FOR UPDATE SKIP LOCKED in a
  * transaction of their own; the runner's writes are retried on InnoDB deadlocks. No LISTEN/NOTIFY: the runner polls.
  */
-import type {
-  Claim,
-  ClaimedJob,
-  ClaimParams,
-  DeadLetter,
-  DeadLetterFilter,
-  DeadLetterQuery,
-  DeadLetterReason,
-  JobActionResult,
-  JobError,
-  JobQuery,
-  JobStore,
-  NewJob,
-  PendingJob,
-  QueuedJob,
-  StoreDiagnostics,
-  TableDiagnostics,
-} from '../job-store.interface';
+import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, DeadLetterReason, JobError, JobStore, NewJob, PendingJob } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, orderingKeys, sortIds, toClaimedJob, toCount, toDeadLetter, toHorizonHolder, toPendingJob, toQueuedJob, type Row } from '../rows';
-import { SqlJobStore } from '../sql-job-store';
-import * as adminSql from './mariadb.admin.sql';
-import * as baseSql from './mariadb.sql';
+import { compareIds, encodeJobs, lostClaims, orderingKeys, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { MariadbAdminStore } from './mariadb.admin';
+import { filterParams, mariadbTime, retryOnDeadlock, sql } from './mariadb.common';
 
-/** Every statement of the dialect: the runner's and the outbox's, and the console's. */
-const sql = { ...baseSql, ...adminSql };
-
-/** Attempts of a statement that InnoDB aborted as a deadlock victim, the first included. */
-const DEADLOCK_ATTEMPTS = 5;
-/** Wait before the next attempt after a deadlock: this many ms times the attempts so far. */
-const DEADLOCK_BACKOFF_MS = 5;
-
-export class MariadbJobStore extends SqlJobStore implements JobStore {
+/** MariaDB's JobStore: the runner's and the outbox's paths here, the console's in MariadbAdminStore (mariadb.admin.ts). */
+export class MariadbJobStore extends MariadbAdminStore implements JobStore {
   readonly dialect = 'mysql' as const;
 
   constructor(prisma: PrismaClientLike) {
-    super(prisma, sql);
+    super(prisma);
   }
 
   protected override time(date: Date): string {
@@ -139,77 +114,6 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
     return retryOnDeadlock(() => this.deleteWithHistory(sql.deleteDeadLetters, ids));
   }
 
-  async findJobs(query: JobQuery): Promise<QueuedJob[]> {
-    const twice = (value: string | undefined) => [value ?? null, value ?? null];
-    const { state, type, orderingKey, dedupKey, after, limit } = query;
-    const rows = await this.query(sql.findJobs, ...twice(state), ...twice(type), ...twice(orderingKey), ...twice(dedupKey), ...twice(after), limit);
-    return rows.map(toQueuedJob);
-  }
-
-  cancelJobs(ids: string[], message: string): Promise<JobActionResult> {
-    return retryOnDeadlock(() =>
-      this.actOnQueued(sql.cancelJobs, ids, async (tx, rows) => {
-        const ids = rows.map((row) => String(row.id));
-        await tx.$executeRawUnsafe(sql.cancelJobs.copy, message, JSON.stringify(ids));
-        await tx.$executeRawUnsafe(sql.cancelJobs.remove(ids.length), ...ids);
-        return { done: sortIds(rows), unchanged: [] };
-      }),
-    );
-  }
-
-  runJobsNow(ids: string[]): Promise<JobActionResult> {
-    return retryOnDeadlock(() =>
-      this.actOnQueued(sql.runJobsNow, ids, (tx, rows) => this.makeDue(tx, rows, (due) => tx.$executeRawUnsafe(sql.runJobsNow.update(due.length), ...due))),
-    );
-  }
-
-  async countDeadLetters(filter: DeadLetterFilter): Promise<number> {
-    return Number((await this.query(sql.countDeadLetters, ...filterParams(filter)))[0].count);
-  }
-
-  async replayDeadLettersMatching(filter: DeadLetterFilter): Promise<string[]> {
-    return retryOnDeadlock(() => this.moveToQueue(sql.replayDeadLetters, (tx) => this.selectDeadLetters(tx, filter)));
-  }
-
-  async deleteDeadLettersMatching(filter: DeadLetterFilter): Promise<number> {
-    return retryOnDeadlock(() => this.deleteWithHistory(sql.deleteDeadLetters, (tx) => this.selectDeadLetters(tx, filter)));
-  }
-
-  private async selectDeadLetters(tx: TransactionClientLike, filter: DeadLetterFilter): Promise<string[]> {
-    return (await tx.$queryRawUnsafe<Row[]>(sql.selectDeadLetters, ...filterParams(filter))).map((row) => String(row.id));
-  }
-
-  override async pruneAttempts(limit: number): Promise<number> {
-    return retryOnDeadlock(() => super.pruneAttempts(limit));
-  }
-
-  async diagnose(): Promise<StoreDiagnostics> {
-    const unavailable: string[] = [];
-    const { diagnose } = sql;
-    const tables = await this.figure('table sizes (information_schema.tables)', unavailable, diagnose.tables);
-    const indexes = await this.figure('index sizes (mysql.innodb_index_stats)', unavailable, diagnose.indexes);
-    const transaction = await this.figure('open transactions (information_schema.innodb_trx, needs the PROCESS privilege)', unavailable, diagnose.transaction);
-    const purge = await this.figure('purge backlog (information_schema.innodb_metrics)', unavailable, diagnose.purge);
-    const byTable = (row: Row): TableDiagnostics => ({
-      table: String(row.table),
-      rows: toCount(row.rows),
-      deadRows: null,
-      tableBytes: toCount(row.table_bytes),
-      indexBytes: toCount(row.index_bytes),
-      freeBytes: toCount(row.free_bytes),
-      lastVacuum: null,
-      lastAutovacuum: null,
-      indexes: (indexes ?? []).filter((index) => index.table === row.table).map((index) => ({ name: String(index.name), bytes: toCount(index.bytes) })),
-    });
-    return {
-      dialect: 'mysql',
-      tables: (tables ?? []).map(byTable),
-      oldestHorizonHolder: transaction === undefined ? undefined : transaction[0] ? toHorizonHolder(transaction[0], 'transaction') : null,
-      purgeBacklog: purge?.[0] ? toCount(purge[0].count) : null,
-      unavailable,
-    };
-  }
-
   async replayDeadLetters(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
     return retryOnDeadlock(() => this.moveToQueue(sql.replayDeadLetters, ids));
@@ -230,30 +134,4 @@ export class MariadbJobStore extends SqlJobStore implements JobStore {
     const type = query.type ?? null;
     return (await this.query(sql.listJobs, type, type, query.limit)).map(toPendingJob);
   }
-}
-
-/**
- * InnoDB resolves lock conflicts between concurrent claims and outcome writes by aborting one side
- * with a deadlock error (1213); the statement is then simply run again.
- */
-async function retryOnDeadlock<T>(run: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (attempt >= DEADLOCK_ATTEMPTS || !/\b1213\b|Deadlock found/.test(String((error as Error)?.message))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, DEADLOCK_BACKOFF_MS * attempt));
-    }
-  }
-}
-
-/** A UTC time as MariaDB's DATETIME(3) literal. */
-function mariadbTime(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace('Z', '');
-}
-
-/** A DeadLetterFilter as the statements' parameters: type, reason, failed before, failed after, each twice (NULL for any). */
-function filterParams(filter: DeadLetterFilter): unknown[] {
-  const values = [filter.type ?? null, filter.reason ?? null, filter.failedBefore ? mariadbTime(filter.failedBefore) : null, filter.failedAfter ? mariadbTime(filter.failedAfter) : null];
-  return values.flatMap((value) => [value, value]);
 }

@@ -18,18 +18,14 @@ import { DoctorJobHealthIndicator } from 'doctor-job/health';
 import { CapturedLogs, type AnyJobs } from '../support/outbox-app';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
 import { sleep, waitFor } from '../support/wait';
+import { newGate, type Gate } from '../support/gate';
 
 /** The runners' poll interval in this file: a pause must hold from one of these after it. */
 const POLL_MS = 100;
 
 /** What the handlers did, and a gate that holds `adm-slow` handlers until opened. */
 const ran: string[] = [];
-let gate: { promise: Promise<void>; open: () => void };
-const newGate = () => {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  gate = { promise, open };
-};
+let gate: Gate;
 
 @Injectable()
 class AdminJobs {
@@ -82,7 +78,7 @@ eachDialect('DoctorJobAdminService', (dialect) => {
     await runner.stop();
     for (const table of ['doctor_job', 'doctor_job_dead_letter', 'doctor_job_attempt', 'doctor_job_paused_type']) await db.execute(`DELETE FROM "${table}"`);
     ran.length = 0;
-    newGate();
+    gate = newGate();
   });
 
   const enqueue = (type: string, payload: unknown = {}, options: Record<string, unknown> = {}) =>

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, OutboxRunner } from 'doctor-job';
 import { waitFor } from '../support/wait';
+import { newGate, type Gate } from '../support/gate';
 import { CONTENT_SECURITY_POLICY, DoctorJobDashboardModule } from 'doctor-job/dashboard';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
 import { attr, openSession, parsePage, postAction, startDashboardApp, testIds, type ConsoleSession, type DashboardApp } from './dashboard.fixture';
@@ -10,12 +11,7 @@ const SCRIPT = '</script><script>alert(1)</script>';
 const QUOTES = `" onmouseover="alert(1)" x='`;
 const XSS_TYPE = `dash-${IMG}`;
 
-let gate: { promise: Promise<void>; open: () => void };
-const newGate = () => {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  gate = { promise, open };
-};
+let gate: Gate;
 
 @Injectable()
 class DashboardJobs {
@@ -314,7 +310,7 @@ eachDialect('Dashboard pages and actions', (dialect) => {
   });
 
   it('shows a running job with the instance that holds it and since when, and refuses to cancel it (409), changing nothing', async () => {
-    newGate();
+    gate = newGate();
     const id = await c.enqueue('dash-slow');
     const runner = c.app.get(OutboxRunner);
     runner.start();

@@ -31,6 +31,13 @@ function intEnv(name: string, full: number, quick: number): number {
   return value;
 }
 
+/** A setting of a single bench script (enqueue-overhead.ts, standalone-enqueue.ts): a positive integer, `fallback` when unset (no BENCH_QUICK size, unlike `settings`). */
+export function positiveIntEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] || fallback);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${process.env[name]}"`);
+  return value;
+}
+
 function listEnv(name: string, fallback: string): string[] {
   return (process.env[name] || fallback)
     .split(',')

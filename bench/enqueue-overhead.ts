@@ -20,20 +20,15 @@
  */
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
-import { createDatabase, dropDatabase, mean, percentile } from './common';
+import { createDatabase, dropDatabase, mean, percentile, positiveIntEnv } from './common';
 import type { TransactionClientLike } from 'doctor-job';
 import { boot, JOB_TYPE } from './systems/doctor-job';
 import { BUSINESS_INSERT, customer, observerPool } from './systems/types';
 import { BUSINESS_TABLE_SQL, doctorJobConfig } from './common';
 
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] || fallback);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${process.env[name]}"`);
-  return value;
-};
-const ROUNDS = intEnv('BENCH_OVERHEAD_ROUNDS', 2_000);
-const BLOCK = intEnv('BENCH_OVERHEAD_BLOCK', 2_000);
-const CONCURRENCY = intEnv('BENCH_OVERHEAD_CONCURRENCY', 16);
+const ROUNDS = positiveIntEnv('BENCH_OVERHEAD_ROUNDS', 2_000);
+const BLOCK = positiveIntEnv('BENCH_OVERHEAD_BLOCK', 2_000);
+const CONCURRENCY = positiveIntEnv('BENCH_OVERHEAD_CONCURRENCY', 16);
 const WARM = 300;
 
 const BARE_INSERT = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts") VALUES ($1, $2::jsonb, $3::int)`;

@@ -14,16 +14,11 @@
 import 'reflect-metadata';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { createDatabase, dropDatabase, percentile, settings, type SystemName } from './common';
+import { createDatabase, dropDatabase, percentile, positiveIntEnv, settings, type SystemName } from './common';
 import { loadSystem, type Producer } from './systems/types';
 
-const intEnv = (name: string, fallback: number) => {
-  const value = Number(process.env[name] || fallback);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got "${process.env[name]}"`);
-  return value;
-};
-const ROUNDS = intEnv('BENCH_STANDALONE_ROUNDS', 8);
-const BLOCK = intEnv('BENCH_STANDALONE_BLOCK', 300);
+const ROUNDS = positiveIntEnv('BENCH_STANDALONE_ROUNDS', 8);
+const BLOCK = positiveIntEnv('BENCH_STANDALONE_BLOCK', 300);
 const WARM = 200;
 
 async function main() {

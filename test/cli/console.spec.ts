@@ -193,7 +193,7 @@ for (const dialect of DIALECTS) {
       expectOneLine(await cli(['dead-letters', 'replay'], env), 2, /which dead letters\? give ids, a filter .* or --all/);
       expectOneLine(await cli(['dead-letters', 'delete', '--all', '--type', 'mail'], env), 2, /--all selects every dead letter/);
       expectOneLine(await cli(['dead-letters', 'replay', ids['letter-mail'], '--type', 'mail'], env), 2, /give dead letter ids or a filter \(or --all\), not both/);
-      expectOneLine(await cli(['dead-letters', 'replay', ids['letter-mail'], '999999'], env), 1, /No dead letter has the id 999999; nothing was changed/);
+      expectOneLine(await cli(['dead-letters', 'replay', ids['letter-mail'], '999999'], env), 1, /No dead letter has the id 999999: it may have been replayed \(its job is back in the queue, under a new id\) or deleted already; nothing was changed/);
 
       const replayed = await cli(['dead-letters', 'replay', ids['letter-mail'], '--json'], env);
       expect(replayed.status).toBe(0);

@@ -88,13 +88,14 @@ eachDialect('sample app over HTTP', (dialect) => {
       const items = (await http.get('/dead-letters?type=reticulateSplines').expect(200)).body.items;
       return items.some((l: { jobId: string }) => l.jobId === replayed.jobId);
     });
-    await http.post(`/dead-letters/${letter.id}/replay`).expect(404);
+    const again = await http.post(`/dead-letters/${letter.id}/replay`).expect(404);
+    expect(again.body.message).toContain(`No dead letter has the id ${letter.id}: it may have been replayed`);
     const malformed = await http.post('/dead-letters/abc/replay').expect(400);
     expect(malformed.body.message).toBe('id must be a dead-letter id (a string of digits from 1 to 9223372036854775807), got "abc"');
     const beyond = await http.post('/dead-letters/9999999999999999999/replay').expect(400); // digits, but beyond 64 bits
     expect(beyond.body.message).toContain('got "9999999999999999999"');
     const unknown = await http.post('/dead-letters/999999/replay').expect(404);
-    expect(unknown.body.message).toBe('No dead letter has the id 999999; nothing was changed.');
+    expect(unknown.body.message).toBe('No dead letter has the id 999999: it may have been replayed (its job is back in the queue, under a new id) or deleted already; nothing was changed.');
     await http.get('/dead-letters?limit=0').expect(400);
   });
 

@@ -48,9 +48,10 @@ eachDialect('DeadLetterService: ids that are malformed or unknown', (dialect) =>
 
   it('an unknown id is a 404 naming it, and a batch with one changes nothing', async () => {
     const single = await status(app.deadLetters.replay('999999'));
-    expect([single.status, single.message]).toEqual([404, 'No dead letter has the id 999999; nothing was changed.']);
+    expect([single.status, single.message]).toEqual([404, 'No dead letter has the id 999999: it may have been replayed (its job is back in the queue, under a new id) or deleted already; nothing was changed.']);
     const batch = await status(app.deadLetters.replay([letters[0], '999998', '999999']));
     expect(batch.error).toBeInstanceOf(DeadLetterNotFoundError);
+    expect(batch.message).toBe('No dead letters have the ids 999998, 999999: they may have been replayed (their jobs are back in the queue, under new ids) or deleted already; nothing was changed.');
     expect((batch.error as DeadLetterNotFoundError).ids).toEqual(['999998', '999999']);
     const deleting = await status(app.deadLetters.delete([letters[1], '999999']));
     expect(deleting.status).toBe(404);
@@ -58,7 +59,7 @@ eachDialect('DeadLetterService: ids that are malformed or unknown', (dialect) =>
     expect(await db.countJobs()).toBe(0);
   });
 
-  it('known ids: replay returns the new job ids (a repeated id counts once), delete returns the count', async () => {
+  it('known ids: replay returns the new job ids (a repeated id counts once), delete returns the count; either again is a 404 saying why', async () => {
     await app.runner.stop(); // keep the replayed job queued
     const [jobId, ...rest] = await app.deadLetters.replay([letters[0], letters[0]]);
     expect(rest).toEqual([]);
@@ -66,5 +67,11 @@ eachDialect('DeadLetterService: ids that are malformed or unknown', (dialect) =>
     expect((await app.outbox.pending()).map((j) => j.id)).toEqual([jobId]);
     expect(await app.deadLetters.delete(letters[1])).toBe(1);
     expect(await db.countDeadLetters()).toBe(0);
+    // Again (a double click, a retried request): a 404 that says why the id may be gone.
+    for (const [call, id] of [[() => app.deadLetters.replay(letters[0]), letters[0]], [() => app.deadLetters.delete(letters[1]), letters[1]]] as const) {
+      const again = await status(call());
+      expect([again.status, again.message]).toEqual([404, `No dead letter has the id ${id}: it may have been replayed (its job is back in the queue, under a new id) or deleted already; nothing was changed.`]);
+    }
+    expect((await app.outbox.pending()).map((j) => j.id)).toEqual([jobId]);
   });
 });

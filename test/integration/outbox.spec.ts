@@ -407,7 +407,7 @@ eachDialect('outbox', (dialect) => {
       const ids = (await app.deadLetters.list({ type: 'fatal' })).items.map((d) => d.id);
       expect(await app.deadLetters.delete(ids.slice(0, 2))).toBe(2);
       expect(await db.countDeadLetters()).toBe(4);
-      await expect(app.deadLetters.replay('999999')).rejects.toThrow('No dead letter has the id 999999; nothing was changed.'); // it used to return [] silently
+      await expect(app.deadLetters.replay('999999')).rejects.toThrow('No dead letter has the id 999999: it may have been replayed (its job is back in the queue, under a new id) or deleted already; nothing was changed.'); // it used to return [] silently
     });
   });
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, type JobContext } from 'doctor-job';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
+import { newGate } from '../support/gate';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 
@@ -11,13 +12,6 @@ class Keyed {
   run(payload: { label: string }, _job: JobContext) {
     Keyed.ran.push(payload.label);
   }
-}
-
-/** A promise and the function that resolves it. */
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
 }
 
 // SQLite runs one transaction at a time (one connection), so producers cannot overlap there: the
@@ -42,8 +36,8 @@ eachDialect('per-key order under overlapping transactions', (dialect) => {
   it(`T1 enqueues K, T2 enqueues K and tries to commit first, T1 commits later: T1's job runs first (${ROUNDS} rounds, new and known keys, single and batch enqueues)`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const key = round % 2 ? 'known-key' : `new-key-${round}`;
-      const t1Enqueued = gate();
-      const t1Commit = gate();
+      const t1Enqueued = newGate();
+      const t1Commit = newGate();
       const commits: string[] = [];
       const t1 = app.outbox.transaction(async (tx) => {
         if (round % 3 === 2) await app.outbox.enqueueMany(tx, [{ type: 'keyed-order', payload: { label: `r${round}-T1` }, orderingKey: key }]);
@@ -68,8 +62,8 @@ eachDialect('per-key order under overlapping transactions', (dialect) => {
 
   it('a rolled-back earlier job never holds the key: the later one runs', async () => {
     for (let round = 0; round < 3; round++) {
-      const t1Enqueued = gate();
-      const t1End = gate();
+      const t1Enqueued = newGate();
+      const t1End = newGate();
       const t1 = app.outbox.transaction(async (tx) => {
         await app.outbox.enqueue(tx, 'keyed-order', { label: `rolled-back-${round}` }, { orderingKey: 'rb' });
         t1Enqueued.open();
@@ -89,8 +83,8 @@ eachDialect('per-key order under overlapping transactions', (dialect) => {
   });
 
   it('unkeyed jobs and other keys are not held up by an open transaction on a key', async () => {
-    const hold = gate();
-    const enqueued = gate();
+    const hold = newGate();
+    const enqueued = newGate();
     const t1 = app.outbox.transaction(async (tx) => {
       await app.outbox.enqueue(tx, 'keyed-order', { label: 'held' }, { orderingKey: 'busy' });
       enqueued.open();

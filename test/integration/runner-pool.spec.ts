@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobEvents, JobHandler } from 'doctor-job';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
+import { newGate } from '../support/gate';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { waitFor } from '../support/wait';
 
@@ -16,20 +17,13 @@ class Handled {
 @Injectable()
 class Gated {
   started = 0;
-  gate!: Promise<void>;
-  open!: () => void;
+  readonly gate = newGate();
   /** Milliseconds the next handler to pass the gate blocks the event loop (no heartbeat can run meanwhile). */
   blockMs = 0;
-  constructor() {
-    this.close();
-  }
-  close() {
-    this.gate = new Promise((resolve) => (this.open = resolve));
-  }
   @JobHandler('gated')
   async run() {
     this.started++;
-    await this.gate;
+    await this.gate.promise;
     const until = Date.now() + this.blockMs;
     this.blockMs = 0;
     while (Date.now() < until);
@@ -97,7 +91,7 @@ describePostgres('the runner pool (PostgreSQL)', () => {
       const succeeded = succeededIds();
       const { gated, ids } = await startGated(3);
       await db.execute('DELETE FROM "doctor_job" WHERE "id" = $1::bigint', ids[1]);
-      gated.open();
+      gated.gate.open();
       await waitFor('the queue is empty', async () => (await db.countJobs()) === 0);
       await waitFor('three job.succeeded events', () => succeeded.length === 3);
       expect(succeeded.sort()).toEqual([...ids].sort());
@@ -113,7 +107,7 @@ describePostgres('the runner pool (PostgreSQL)', () => {
       // the whole lease: no job is claimed again, but the leases are too old to trust.
       gated.blockMs = 800;
       await db.execute('DELETE FROM "doctor_job" WHERE "id" = $1::bigint', ids[0]);
-      gated.open();
+      gated.gate.open();
       await waitFor('the queue is empty', async () => (await db.countJobs()) === 0);
       await waitFor('the warning', () => app!.logs.of('warn').some((m) => m.includes(`Job ${ids[0]} (gated): complete skipped, its claim no longer holds`)));
       expect(succeeded).toEqual([ids[1]]);

@@ -4,6 +4,7 @@ import { IsInt, Min } from 'class-validator';
 import { Client } from 'pg';
 import { EnqueueError, JobHandler, type JobContext } from 'doctor-job';
 import { createTestDatabase, describePostgres, eachDialect, type TestDatabase } from '../support/databases';
+import { newGate } from '../support/gate';
 import { parentOf, TestTracing } from '../support/otel';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
@@ -27,13 +28,6 @@ class SendHandlers {
   keyed(payload: { label: string }, job: JobContext) {
     SendHandlers.runs.push({ type: 'keyed', payload, id: job.id, isCount: false });
   }
-}
-
-/** A promise and the function that resolves it. */
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
 }
 
 /** A payload nested `depth` arrays deep. */
@@ -96,8 +90,8 @@ eachDialect('outbox.send (standalone enqueue)', (dialect) => {
   it('a send of a key that an open transaction has enqueued waits for it: the transaction’s job runs first (3 rounds)', async () => {
     for (let round = 0; round < 3; round++) {
       const key = `held-${round}`;
-      const enqueued = gate();
-      const commit = gate();
+      const enqueued = newGate();
+      const commit = newGate();
       const order: string[] = [];
       const t1 = app.outbox
         .transaction(async (tx) => {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { JobHandler, OutboxService, type JobEvent, JobEvents, type TransactionalJobContext, type TransactionClientLike } from 'doctor-job';
 import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
+import { newGate, type Gate } from '../support/gate';
 import { startOutboxApp, type AnyJobs, type OutboxApp } from '../support/outbox-app';
 import { waitFor } from '../support/wait';
 
@@ -14,8 +15,9 @@ class Ledger {
   static dialect = 'postgresql';
   /** What the next run of `book` does after writing its row. */
   static plan: ('ok' | 'throw' | 'wait')[] = [];
-  static gate?: Promise<void>;
-  static started?: () => void;
+  /** A 'wait' run opens `started` as it gets there, then waits for the test to open `gate`. */
+  static gate?: Gate;
+  static started?: Gate;
   runs = 0;
 
   constructor(private readonly outbox: OutboxService<AnyJobs>) {}
@@ -25,8 +27,8 @@ class Ledger {
     this.runs++;
     const step = Ledger.plan.shift() ?? 'ok';
     if (step === 'wait') {
-      Ledger.started?.();
-      await Ledger.gate;
+      Ledger.started?.open();
+      await Ledger.gate?.promise;
     }
     const insert = Ledger.dialect === 'mysql' ? 'INSERT INTO `client` (`email`) VALUES (?)' : `INSERT INTO "client" ("email") VALUES (${param(Ledger.dialect, 1)})`;
     await job.tx.$executeRawUnsafe(insert, `${payload.email}#${job.attempt}`);
@@ -88,16 +90,15 @@ eachDialect('transactional handlers (transaction: true)', (dialect) => {
   });
 
   it('a worker whose claim was lost commits nothing, and the job stays with the worker that holds it', async () => {
-    let open!: () => void;
-    Ledger.gate = new Promise<void>((resolve) => (open = resolve));
-    const started = new Promise<void>((resolve) => (Ledger.started = resolve));
+    const gate = (Ledger.gate = newGate());
+    const started = (Ledger.started = newGate());
     Ledger.plan = ['wait'];
     const id = await enqueue({ email: 'late@example.com' });
-    await started;
+    await started.promise;
     // Another worker took the job (as after our lease ran out): its claim token replaces ours.
     const thief = '00000000-0000-4000-8000-000000000001';
     await db.execute(`UPDATE "doctor_job" SET "claim_token" = ${param(dialect, 1)} WHERE "id" = ${param(dialect, 2)}`, thief, dialect === 'postgresql' ? BigInt(id) : id);
-    open();
+    gate.open();
     await waitFor('the rollback warning', () => app.logs.of('warn').some((m) => m.includes(`Job ${id} (book): its transaction was rolled back`)));
     expect(await clients()).toEqual([]);
     const [row] = await db.query<{ claim_token: string }>('SELECT "claim_token" FROM "doctor_job"');

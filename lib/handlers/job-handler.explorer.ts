@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { JOB_HANDLER_METADATA } from '../doctor-job.constants';
 import { REQUEST_SCOPED_HANDLER } from '../doctor-job.messages';
-import { checkBackoff } from '../doctor-job.options';
+import { checkBackoff } from '../doctor-job.options.checks';
 import { codePoints, definedOnly, describe } from '../util/describe';
 import { getMetadataStorage } from 'class-validator';
 import { CronTime } from 'cron';

@@ -3,9 +3,9 @@
  * the helpers of their cancel, run-now and diagnosis), on the statement primitives both sides use.
  * SqlJobStore (sql-job-store.ts) extends it with the runner's and the outbox's shared paths.
  */
-import type { HorizonHolder, JobActionResult, JobAttempt, PausedType, QueuedJobWithPayload } from './job-store.interface';
+import type { HorizonHolder, JobActionResult, JobAttempt, JobQuery, PausedType, QueuedJob, QueuedJobWithPayload } from './job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
-import { classifyJobs, isTrue, sortIds, toAttempt, toPausedType, toQueuedJobWithPayload, type Row } from './rows';
+import { classifyJobs, isTrue, sortIds, toAttempt, toPausedType, toQueuedJob, toQueuedJobWithPayload, type Row } from './rows';
 
 /** The operator's statements of a dialect that the shared methods run (a dialect's sql modules have them). */
 export interface AdminStatements {
@@ -87,6 +87,18 @@ export abstract class SqlAdminStore {
     const unchanged = rows.filter((row) => isTrue(row.due)).map((row) => String(row.id));
     if (scheduled.length) await (typeof update === 'string' ? tx.$executeRawUnsafe(update, JSON.stringify(scheduled)) : update(scheduled));
     return { done: sortIds(scheduled.map((id) => ({ id }))), unchanged: sortIds(unchanged.map((id) => ({ id }))) };
+  }
+
+  /**
+   * findJobs on a dialect's statement, which takes the state, type, ordering key, dedup key and
+   * cursor id (each NULL for any), then the limit; with `eachFilterTwice`, each filter twice, as in
+   * `(? IS NULL OR … = ?)` (MariaDB's and SQLite's `?` cannot be named again, PostgreSQL's `$1` can).
+   */
+  protected async findJobsBy(statement: string, query: JobQuery, { eachFilterTwice }: { eachFilterTwice: boolean }): Promise<QueuedJob[]> {
+    const { state, type, orderingKey, dedupKey, after, limit } = query;
+    const filters = [state, type, orderingKey, dedupKey, after].map((value) => value ?? null);
+    const rows = await this.query(statement, ...(eachFilterTwice ? filters.flatMap((value) => [value, value]) : filters), limit);
+    return rows.map(toQueuedJob);
   }
 
   /** Runs one figure's statement of a diagnosis: its rows, or none and a note of why. */

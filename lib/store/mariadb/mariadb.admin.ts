@@ -6,7 +6,7 @@
  */
 import type { DeadLetterFilter, JobActionResult, JobQuery, QueuedJob, StoreDiagnostics, TableDiagnostics } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { sortIds, toCount, toHorizonHolder, toQueuedJob, type Row } from '../rows';
+import { sortIds, toCount, toHorizonHolder, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import { filterParams, retryOnDeadlock, sql } from './mariadb.common';
 
@@ -15,11 +15,8 @@ export abstract class MariadbAdminStore extends SqlJobStore {
     super(prisma, sql);
   }
 
-  async findJobs(query: JobQuery): Promise<QueuedJob[]> {
-    const twice = (value: string | undefined) => [value ?? null, value ?? null];
-    const { state, type, orderingKey, dedupKey, after, limit } = query;
-    const rows = await this.query(sql.findJobs, ...twice(state), ...twice(type), ...twice(orderingKey), ...twice(dedupKey), ...twice(after), limit);
-    return rows.map(toQueuedJob);
+  findJobs(query: JobQuery): Promise<QueuedJob[]> {
+    return this.findJobsBy(sql.findJobs, query, { eachFilterTwice: true });
   }
 
   cancelJobs(ids: string[], message: string): Promise<JobActionResult> {

@@ -21,7 +21,7 @@ import type {
   StoreDiagnostics,
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toPendingJob, toQueuedJob, type Row } from '../rows';
+import { compareIds, encodeJobs, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toPendingJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import * as sql from './sqlite.sql';
 
@@ -102,11 +102,8 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
     return this.deleteWithHistory(sql.deleteDeadLetters, ids);
   }
 
-  async findJobs(query: JobQuery): Promise<QueuedJob[]> {
-    const twice = (value: string | undefined) => [value ?? null, value ?? null];
-    const { state, type, orderingKey, dedupKey, after, limit } = query;
-    const rows = await this.query(sql.findJobs, ...twice(state), ...twice(type), ...twice(orderingKey), ...twice(dedupKey), ...twice(after), limit);
-    return rows.map(toQueuedJob);
+  findJobs(query: JobQuery): Promise<QueuedJob[]> {
+    return this.findJobsBy(sql.findJobs, query, { eachFilterTwice: true });
   }
 
   cancelJobs(ids: string[], message: string): Promise<JobActionResult> {

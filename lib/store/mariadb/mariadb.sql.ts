@@ -3,7 +3,7 @@
  * every statement Doctor Job runs, one export per JobStore method it serves (parameters `?`, bound
  * in mariadb.store.ts). Times are UTC: every "now" is UTC_TIMESTAMP(3), whatever the session's zone.
  */
-import { backticked as q, claimOrder, due, headOfOrderingKey, jobState } from '../sql-clauses';
+import { backticked as q, claimOrder, due, headOfOrderingKey } from '../sql-clauses';
 
 export const NOW = 'UTC_TIMESTAMP(3)';
 const nowPlusMs = (param: string) => `DATE_ADD(${NOW}, INTERVAL (${param}) * 1000 MICROSECOND)`;

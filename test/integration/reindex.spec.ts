@@ -120,6 +120,17 @@ describePostgres('PostgreSQL: the runner rebuilds bloated indexes of the job tab
     expect(await indexSizes()).toEqual(before);
   });
 
+  it('drops the invalid copy that a rebuild whose connection died left behind, at its next look', async () => {
+    await db.execute(`INSERT INTO "doctor_job" ("type", "payload", "max_attempts") VALUES ('reindex-dup', '{}', 1), ('reindex-dup', '{}', 1)`);
+    // A unique build that fails leaves an invalid index, as a REINDEX CONCURRENTLY cut short does.
+    await expect(db.execute(`CREATE UNIQUE INDEX CONCURRENTLY "doctor_job_pkey_ccnew" ON "doctor_job" ("type")`)).rejects.toThrow(/unique|duplicate/i);
+    const invalid = () => db.query(`SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE NOT x.indisvalid`);
+    expect(await invalid()).toEqual([{ relname: 'doctor_job_pkey_ccnew' }]);
+    await store().rebuildBloatedIndexes();
+    expect(await invalid()).toEqual([]);
+    await db.execute(`DELETE FROM "doctor_job" WHERE "type" = 'reindex-dup'`);
+  });
+
   it("doctor's horizon check names an idle transaction that holds only its xid (no snapshot)", async () => {
     const holder = await client();
     await holder.query('BEGIN');

@@ -13,7 +13,8 @@
  *   (estimated from the live rows and the key columns' widths) and over `factor` times its size
  *   after this instance last rebuilt it (so a wrong estimate cannot make it rebuild again and again);
  * - a rebuild that fails (a lock not granted within lock_timeout, no permission) leaves the index
- *   as it was; the invalid copy it may leave is dropped; a permission error turns the rebuilds off.
+ *   as it was; the invalid copy it may leave is dropped then, or at the next look if its connection
+ *   died; a permission error turns the rebuilds off.
  */
 import type { IndexRebuild, IndexUpkeep } from '../job-store.admin';
 import type { PgConnectionConfig } from './postgresql.connections';
@@ -57,10 +58,15 @@ const OLDEST_HOLDER_MS = `SELECT COALESCE(MAX(EXTRACT(EPOCH FROM now() - "xact_s
        WHERE "pid" <> pg_backend_pid() AND "datname" = current_database() AND "xact_start" IS NOT NULL
          AND ("backend_xid" IS NOT NULL OR "backend_xmin" IS NOT NULL)`;
 
-/** Invalid copies a failed REINDEX CONCURRENTLY of $1 left behind (named <index>_ccnew, _ccnew1, ...). */
+/**
+ * Invalid copies that a REINDEX CONCURRENTLY of the job table's indexes left behind when it failed
+ * or its connection died (named <index>_ccnew, _ccnew1, ...), while no index of the table is being
+ * built (an operator's REINDEX under way has one too).
+ */
 const LEFTOVERS = `SELECT i."relname" AS "name" FROM pg_index AS x JOIN pg_class AS i ON i."oid" = x."indexrelid"
-       JOIN pg_namespace AS n ON n."oid" = i."relnamespace"
-       WHERE n."nspname" = current_schema() AND NOT x."indisvalid" AND i."relname" LIKE $1::text || '\\_ccnew%'`;
+       JOIN pg_class AS c ON c."oid" = x."indrelid" JOIN pg_namespace AS n ON n."oid" = c."relnamespace"
+       WHERE n."nspname" = current_schema() AND c."relname" = 'doctor_job' AND NOT x."indisvalid" AND i."relname" LIKE '%\\_ccnew%'
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index AS p WHERE p."relid" = x."indrelid")`;
 
 interface IndexRow {
   name: string;
@@ -125,6 +131,7 @@ export class IndexRebuilder {
       if (ms >= this.settings.holderMaxMs) {
         return { rebuilt: [], skipped: `a transaction has been open for ${Math.round(ms / 1000)} s: a rebuild now would keep what it holds` };
       }
+      await this.dropLeftovers(client);
       const bloated = (await client.query<IndexRow>(INDEXES)).rows.filter((row) => this.isBloated(row));
       if (!bloated.length) return { rebuilt: [] };
       await client.query(`SET lock_timeout = '${LOCK_TIMEOUT}'`);
@@ -159,13 +166,13 @@ export class IndexRebuilder {
       if ((error as { code?: string }).code === '42501') {
         this.disabled = `index rebuilds are off: ${message} (REINDEX needs the owner of the table; pass reindex: false to not try)`;
       }
-      await this.dropLeftovers(client, index.name).catch(() => undefined);
+      await this.dropLeftovers(client).catch(() => undefined);
       return { index: index.name, bytesBefore: index.bytes, bytesAfter: index.bytes, ms: Math.round(performance.now() - started), error: message };
     }
   }
 
-  private async dropLeftovers(client: import('pg').Client, name: string): Promise<void> {
-    for (const { name: leftover } of (await client.query<{ name: string }>(LEFTOVERS, [name])).rows) {
+  private async dropLeftovers(client: import('pg').Client): Promise<void> {
+    for (const { name: leftover } of (await client.query<{ name: string }>(LEFTOVERS)).rows) {
       await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${quoted(leftover)}`);
     }
   }

@@ -57,16 +57,26 @@ export function loadDriver<T>(name: string, dialect: Dialect): T {
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL (pg)
 
-interface PgClient {
+/** What pg answers to a statement (a script of several statements: one of these each, in an array). */
+export interface PgResult {
+  rows: Row[];
+  rowCount: number | null;
+}
+
+export interface PgClient {
   connect(): Promise<void>;
-  query(sql: string, params?: unknown[]): Promise<{ rows: Row[] } | { rows: Row[] }[]>;
+  query(sql: string, params?: unknown[]): Promise<PgResult | PgResult[]>;
   end(): Promise<void>;
   on(event: 'error', listener: (error: Error) => void): void;
 }
 
-async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgresql' }>): Promise<SqlConnection> {
+/**
+ * One PostgreSQL connection of the CLI's (`pg` driver) with `options` over the target's settings,
+ * on the target's schema when it names one; a failure to connect becomes one clear line.
+ */
+export async function connectPostgres(target: Extract<DatabaseTarget, { dialect: 'postgresql' }>, options: object = {}): Promise<PgClient> {
   const pg = loadDriver<{ Client: new (config: object) => PgClient }>('pg', 'postgresql');
-  const client = new pg.Client({ connectionString: target.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  const client = new pg.Client({ connectionString: target.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, ...options });
   // A connection lost between queries surfaces on the next query; do not crash on the event.
   client.on('error', () => undefined);
   try {
@@ -76,6 +86,11 @@ async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgres
     await client.end().catch(() => undefined);
     throw connectError(target, error);
   }
+  return client;
+}
+
+async function openPostgres(target: Extract<DatabaseTarget, { dialect: 'postgresql' }>): Promise<SqlConnection> {
+  const client = await connectPostgres(target);
   return {
     target,
     dialect: 'postgresql',

@@ -7,10 +7,8 @@
 import { createJobStore } from '../store/create-job-store';
 import type { JobStore } from '../store/job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../store/prisma-client.interface';
-import { connectError, connectMariadb, loadDriver, openSqliteDatabase, quotePg, type Row } from './connection';
+import { connectMariadb, connectPostgres, openSqliteDatabase, type PgResult, type Row } from './connection';
 import type { DatabaseTarget, Dialect } from './database-url';
-
-const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface StoreClient {
   readonly dialect: Dialect;
@@ -74,28 +72,13 @@ function prismaLike(driver: Driver): PrismaClientLike {
   };
 }
 
-interface PgClient {
-  connect(): Promise<void>;
-  query(sql: string, params?: unknown[]): Promise<{ rows: Row[]; rowCount: number | null }>;
-  end(): Promise<void>;
-  on(event: 'error', listener: (error: Error) => void): void;
-}
-
 async function postgres(target: Extract<DatabaseTarget, { dialect: 'postgresql' }>): Promise<Driver> {
-  const pg = loadDriver<{ Client: new (config: object) => PgClient }>('pg', 'postgresql');
   // pg's default parsers: timestamptz as Date, int4 as number, int8 and numeric as text (the stores convert).
-  const client = new pg.Client({ connectionString: target.connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'doctor-job-cli' });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    if (target.schema) await client.query(`SET search_path TO ${quotePg(target.schema)}`);
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw connectError(target, error);
-  }
+  const client = await connectPostgres(target, { application_name: 'doctor-job-cli' });
   return {
     run: async (sql, params) => {
-      const result = await client.query(sql, params);
+      // The stores' statements are one each: one result.
+      const result = (await client.query(sql, params)) as PgResult;
       return { rows: result.rows ?? [], count: result.rowCount ?? 0 };
     },
     begin: 'BEGIN',

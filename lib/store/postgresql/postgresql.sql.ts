@@ -4,7 +4,8 @@
  * use FOR UPDATE SKIP LOCKED, so workers claim concurrently without blocking each other; every
  * time comes from the server's now().
  */
-import { claimOrder, doubleQuoted as q, due, headOfOrderingKey } from '../sql-clauses';
+import { doubleQuoted as q, due } from '../sql-clauses';
+import { IDS } from './postgresql.runner.sql';
 
 /** The advisory lock of an ordering key (64-bit hash, namespaced so it does not meet the app's own advisory locks by design). */
 const KEY_LOCK = (key: string) => `pg_advisory_xact_lock(hashtextextended('doctor_job:' || ${key}, 0))`;
@@ -23,8 +24,8 @@ const DEAD_LETTER_COLUMNS = `"id"::text AS "id", "job_id"::text AS "job_id", "ty
 export const DEAD_LETTER_FILTER = (n: number) =>
   `($${n}::text IS NULL OR "type" = $${n}::text) AND ($${n + 1}::text IS NULL OR "reason" = $${n + 1}::text)
          AND ($${n + 2}::timestamptz IS NULL OR "failed_at" < $${n + 2}::timestamptz) AND ($${n + 3}::timestamptz IS NULL OR "failed_at" >= $${n + 3}::timestamptz)`;
-/** The ids of a JSON array parameter. */
-export const IDS = (param: string) => `(SELECT jsonb_array_elements_text(${param}::jsonb)::bigint)`;
+/** The runner's statements (claim, settle, lease) are in postgresql.runner.sql.ts; every statement is an export of this module. */
+export * from './postgresql.runner.sql';
 
 /**
  * `insert` (an INSERT without RETURNING) returning `columns` (the id as text), with pg_notify in
@@ -103,102 +104,6 @@ export const announce = `SELECT pg_notify('${CHANNEL}', '')`;
 
 /** Subscribes the listener connection. */
 export const listen = `LISTEN "${CHANNEL}"`;
-
-/**
- * $1 limit, $2 lease ms, $3 token, $4 excluded types (JSON array or NULL). The claimed rows, one
- * per job (the UPDATE alone, for scripts that measure its parts): id, type, payload, attempts,
- * max_attempts, created_at, trace_context (NULL unless the enqueue was traced). created_at as
- * epoch ms through date_part (float8): extract() computes in numeric, which made the claim about
- * 7 % slower on the database. The claimed ids reach the UPDATE as an array (`id = ANY(ARRAY(...))`),
- * which it looks up on the primary key: joined to a subquery instead, the planner hash-joined the
- * claimed rows with a sequential scan of the whole table (2 of the claim's 8 ms on a table of
- * 20,000 jobs, and growing with the table, dead rows included).
- */
-export const claimRows = `UPDATE "doctor_job" AS j
-       SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
-           "attempts" = j."attempts" + 1,
-           "claim_token" = $3::uuid
-       WHERE j."id" = ANY(ARRAY(
-         SELECT d."id" FROM "doctor_job" AS d
-         WHERE ${due(q, 'now()', 'd')}
-           AND ($4::jsonb IS NULL OR d."type" NOT IN (SELECT jsonb_array_elements_text($4::jsonb)))
-           AND ${headOfOrderingKey(q, 'd')}
-         ORDER BY ${claimOrder(q, 'd')}
-         LIMIT $1::int
-         FOR UPDATE SKIP LOCKED
-       ))
-       RETURNING j."id"::text AS "id", j."type", j."payload", j."attempts", j."max_attempts",
-                 date_part('epoch', j."created_at") * 1000 AS "created_at", j."trace_context"`;
-
-/**
- * The claim as the store sends it: claimRows folded into one row of one column, a JSON array of
- * [id, type, payload, attempts, max_attempts, created_at, trace_context] per job (NULL when
- * nothing was claimed). One value for the whole batch instead of a DataRow message of seven
- * fields per job: the driver's per-row, per-field parsing was the largest part of the worker's
- * CPU per drained job, and one JSON.parse of the batch decodes the payloads with it.
- */
-export const claim = `WITH claimed AS (${claimRows})
-       SELECT json_agg(json_build_array(c."id", c."type", c."payload", c."attempts", c."max_attempts", c."created_at", c."trace_context"))::text AS "jobs"
-       FROM claimed AS c`;
-
-/**
- * $1 ids, $2 for each id the position of its token in $3 (the batch's tokens), as array literals.
- * `id = ANY(ids)` finds the rows by primary key whatever the planner guesses; the result lists
- * only the claims that did not hold.
- */
-export const complete = `WITH c AS (
-         SELECT x."id", ($3::uuid[])[x."at"] AS "token" FROM unnest($1::bigint[], $2::int[]) AS x("id", "at")
-       ), d AS (
-         DELETE FROM "doctor_job" AS j USING c
-         WHERE j."id" = ANY($1::bigint[]) AND j."id" = c."id" AND j."claim_token" = c."token"
-         RETURNING j."id", j."claim_token"
-       )
-       SELECT c."id"::text || ':' || c."token"::text AS "claim" FROM c
-       WHERE NOT EXISTS (SELECT 1 FROM d WHERE d."id" = c."id" AND d."claim_token" = c."token")`;
-
-/** $1 ids, $2 the batch's tokens (array literals). The token check is a fence: with live leases every row carries one of them. */
-/** Id, token: one job, in the transaction of a `transaction: true` handler. */
-export const completeInTransaction = `DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid`;
-
-export const completeUnderLease = `DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[]) AND "claim_token" = ANY($2::uuid[])`;
-
-/**
- * $1 id, $2 token, $3 delay ms, $4 error message, $5 stack. One statement: the job is rescheduled
- * and the failed attempt joins its history together, or neither happens (the count is the attempt's row).
- */
-export const retry = `WITH retried AS (
-         UPDATE "doctor_job"
-         SET "run_at" = now() + $3::bigint * interval '1 millisecond', "locked_until" = NULL, "claim_token" = NULL, "last_error" = $4
-         WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
-         RETURNING "id", "attempts"
-       )
-       INSERT INTO "doctor_job_attempt" ("job_id", "run_job_id", "attempt", "error_message", "error_stack")
-       SELECT "id", "id", "attempts", $4, $5 FROM retried`;
-
-/**
- * $1 id, $2 token, $3 message, $4 stack, $5 reason. One statement: the delete, the dead letter and
- * the failed attempt's row of history commit together or not at all (the count is the attempt's row).
- */
-export const deadLetter = `WITH moved AS (
-         DELETE FROM "doctor_job" WHERE "id" = $1::bigint AND "claim_token" = $2::uuid
-         RETURNING "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "created_at", "trace_context", "replay_of"
-       ), letter AS (
-         INSERT INTO "doctor_job_dead_letter"
-           ("job_id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", "error_message", "error_stack", "created_at", "trace_context", "reason", "replay_of")
-         SELECT "id", "type", "payload", "attempts", "max_attempts", "priority", "ordering_key", $3, $4, "created_at", "trace_context", $5::text, "replay_of" FROM moved
-       )
-       INSERT INTO "doctor_job_attempt" ("job_id", "run_job_id", "attempt", "error_message", "error_stack")
-       SELECT "id", "id", "attempts", $3, $4 FROM moved`;
-
-/** $1 ids (JSON array), $2 token, $3 lease ms. */
-export const extend = `UPDATE "doctor_job" SET "locked_until" = now() + $3::bigint * interval '1 millisecond'
-       WHERE "id" IN ${IDS('$1')} AND "claim_token" = $2::uuid
-       RETURNING "id"::text AS "id"`;
-
-/** $1 ids (JSON array), $2 token. */
-export const release = `UPDATE "doctor_job"
-       SET "locked_until" = NULL, "attempts" = GREATEST("attempts" - 1, 0), "claim_token" = NULL
-       WHERE "id" IN ${IDS('$1')} AND "claim_token" = $2::uuid`;
 
 /** $1..$4 the filter (DEAD_LETTER_FILTER), $5 cursor id or NULL, $6 limit. */
 export const listDeadLetters = `SELECT ${DEAD_LETTER_COLUMNS} FROM "doctor_job_dead_letter"

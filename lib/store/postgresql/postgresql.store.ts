@@ -26,32 +26,25 @@ import type {
   TableDiagnostics,
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPausedType, toPendingJob, toQueuedJob, type Row } from '../rows';
+import { encodeJobs, orderingKeys, sortIds, toCount, toDate, toDeadLetter, toHorizonHolder, toPausedType, toPendingJob, toQueuedJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import * as adminSql from './postgresql.admin.sql';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
+import { insertOne } from './postgresql.insert';
+import { PostgresqlRunnerStatements } from './postgresql.runner';
 import * as baseSql from './postgresql.sql';
 
 /** Every statement of the dialect: the runner's and the outbox's, and the console's. */
 const sql = { ...baseSql, ...adminSql };
-
-/** A PostgreSQL array literal of ids, positions or uuids (none needs quoting, which pg would do per element). */
-function pgArray(values: Iterable<string | number>): string {
-  return `{${[...values].join(',')}}`;
-}
-
-/** Sorts claimed jobs by id, unless they came in that order (a sort of a batch of 1,000 is not free). */
-function inIdOrder(jobs: ClaimedJob[]): ClaimedJob[] {
-  for (let i = 1; i < jobs.length; i++) if (compareIds(jobs[i - 1].id, jobs[i].id) > 0) return jobs.sort((a, b) => compareIds(a.id, b.id));
-  return jobs;
-}
 
 export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   readonly dialect = 'postgresql' as const;
 
   /** Where the runner's statements go: the store's own pg pool, or Prisma's raw queries. */
   private readonly runnerSql: RunnerSql;
+  /** The runner's claims, settles and leases on those connections (postgresql.runner.ts). */
+  private readonly runner: PostgresqlRunnerStatements;
   private readonly announcer: Announcer;
   /** Rebuilds the job table's bloated indexes (see postgresql.reindex.ts); absent when turned off or without pg settings. */
   private readonly rebuilder?: IndexRebuilder;
@@ -70,6 +63,7 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
   ) {
     super(prisma, sql);
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
+    this.runner = new PostgresqlRunnerStatements(this.runnerSql);
     this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, []));
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);
   }
@@ -134,30 +128,9 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
 
   /** One job: its insert, and when its dedup key was taken, the id of the job holding it. */
   private insertSingle(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string> {
-    if (job.dedupKey === undefined) return this.insertOne(tx, job, notify) as Promise<string>;
+    if (job.dedupKey === undefined) return insertOne(tx, job, notify) as Promise<string>;
     const key = job.dedupKey;
-    return this.untilWritten(async () => (await this.insertOne(tx, job, notify)) ?? (await this.holderOf(tx, key)));
-  }
-
-  /**
-   * One job (the common enqueue): plain parameters, and only the columns that differ from the
-   * table's defaults, so the usual enqueue sends three values. Undefined when its dedup key was
-   * taken. The statement's text is built once per shape (which columns, notify or not).
-   */
-  private async insertOne(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string | undefined> {
-    const params: unknown[] = [job.type, job.payload, job.maxAttempts];
-    // Bit 0: notify; bit k+1: the k-th optional column of SINGLE_INSERT_OPTIONAL is sent.
-    let shape = notify ? 1 : 0;
-    if (job.priority !== 0) (shape |= 1 << 1), params.push(job.priority);
-    if (job.orderingKey !== undefined) (shape |= 1 << 2), params.push(job.orderingKey);
-    if (job.runAt) (shape |= 1 << 3), params.push(job.runAt.toISOString());
-    else if (job.delayMs) (shape |= 1 << 4), params.push(job.delayMs);
-    if (job.traceContext !== undefined) (shape |= 1 << 5), params.push(job.traceContext);
-    if (job.dedupKey !== undefined) (shape |= 1 << 6), params.push(job.dedupKey);
-    let statement = SINGLE_INSERTS.get(shape);
-    if (statement === undefined) SINGLE_INSERTS.set(shape, (statement = singleInsert(shape)));
-    const rows = await tx.$queryRawUnsafe<{ id: string }[]>(statement, ...params);
-    return rows[0]?.id;
+    return this.untilWritten(async () => (await insertOne(tx, job, notify)) ?? (await this.holderOf(tx, key)));
   }
 
   /**
@@ -169,72 +142,36 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     this.announcer.announce();
   }
 
-  async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
-    // One row, one column: the batch as a JSON array of [id, type, payload, attempts, max_attempts, created_at (epoch ms), trace_context].
-    const [row] = await this.runnerSql.arrays(sql.claim, [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null]);
-    const text = row?.[0] as string | null | undefined;
-    if (!text) return [];
-    const claimed = JSON.parse(text) as [string, string, unknown, number, number, number, string | null][];
-    const jobs: ClaimedJob[] = new Array(claimed.length);
-    for (let i = 0; i < claimed.length; i++) {
-      const [id, type, payload, attempts, maxAttempts, createdAt, traceContext] = claimed[i];
-      jobs[i] = { id, type, payload, attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext };
-    }
-    return inIdOrder(jobs);
+  claim(params: ClaimParams): Promise<ClaimedJob[]> {
+    return this.runner.claim(params);
   }
 
-  async complete(claims: Claim[]): Promise<Set<string>> {
-    if (claims.length === 0) return new Set();
-    // Compact parameters: the ids, and for each the position of its token in a list of the
-    // batch's tokens (mostly one or two claims).
-    const tokens: string[] = [];
-    const position = new Map<string, number>();
-    const ids: string[] = new Array(claims.length);
-    const at: number[] = new Array(claims.length);
-    for (let i = 0; i < claims.length; i++) {
-      const { id, token } = claims[i];
-      let p = position.get(token);
-      if (p === undefined) position.set(token, (p = tokens.push(token)));
-      ids[i] = id;
-      at[i] = p;
-    }
-    const rows = await this.runnerSql.rows<{ claim: string }>(sql.complete, [pgArray(ids), pgArray(at), pgArray(tokens)]);
-    return new Set(rows.map((row) => row.claim));
+  complete(claims: Claim[]): Promise<Set<string>> {
+    return this.runner.complete(claims);
   }
 
   async completeInTransaction(tx: TransactionClientLike, { id, token }: Claim): Promise<boolean> {
     return (await tx.$executeRawUnsafe(sql.completeInTransaction, id, token)) > 0;
   }
 
-  async completeUnderLease(claims: Claim[]): Promise<number> {
-    if (claims.length === 0) return 0;
-    // No per-row result to build and send: about 40 % less database time than complete().
-    const tokens = new Set<string>();
-    const ids: string[] = new Array(claims.length);
-    for (let i = 0; i < claims.length; i++) {
-      ids[i] = claims[i].id;
-      tokens.add(claims[i].token);
-    }
-    return this.runnerSql.count(sql.completeUnderLease, [pgArray(ids), pgArray(tokens)]);
+  completeUnderLease(claims: Claim[]): Promise<number> {
+    return this.runner.completeUnderLease(claims);
   }
 
-  async retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
-    return (await this.runnerSql.count(sql.retry, [id, token, Math.round(delayMs), error.message, error.stack ?? null])) > 0;
+  retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
+    return this.runner.retry(id, token, delayMs, error);
   }
 
-  async deadLetter(id: string, token: string, error: JobError, reason: DeadLetterReason = 'failed'): Promise<boolean> {
-    return (await this.runnerSql.count(sql.deadLetter, [id, token, error.message, error.stack ?? null, reason])) > 0;
+  deadLetter(id: string, token: string, error: JobError, reason: DeadLetterReason = 'failed'): Promise<boolean> {
+    return this.runner.deadLetter(id, token, error, reason);
   }
 
-  async extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows = await this.runnerSql.rows<{ id: string }>(sql.extend, [JSON.stringify(ids), token, leaseMs]);
-    return rows.map((row) => row.id);
+  extend(ids: string[], token: string, leaseMs: number): Promise<string[]> {
+    return this.runner.extend(ids, token, leaseMs);
   }
 
-  async release(ids: string[], token: string): Promise<number> {
-    if (ids.length === 0) return 0;
-    return this.runnerSql.count(sql.release, [JSON.stringify(ids), token]);
+  release(ids: string[], token: string): Promise<number> {
+    return this.runner.release(ids, token);
   }
 
   async listDeadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
@@ -326,16 +263,6 @@ export class PostgresqlJobStore extends SqlJobStore implements JobStore {
     const rows = await this.query(sql.listJobs, query.type ?? null, query.limit);
     return rows.map(toPendingJob);
   }
-}
-
-/** The single-job insert statements built so far, by shape (see insertOne). */
-const SINGLE_INSERTS = new Map<number, string>();
-
-/** The statement of a shape bit mask of insertOne. */
-function singleInsert(bits: number): string {
-  const shape: baseSql.SingleInsertShape = { notify: (bits & 1) !== 0 };
-  baseSql.SINGLE_INSERT_OPTIONAL.forEach((name, k) => (shape[name] = (bits & (1 << (k + 1))) !== 0));
-  return sql.insert.single(shape);
 }
 
 /** A DeadLetterFilter as the statements' four parameters: type, reason, failed before, failed after (ISO text; NULL for any). */

@@ -1,21 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import type { BackoffOptions } from '../doctor-job.options';
+import type { JobHandlerMetadata } from '../decorators/job-handler.decorator';
 import { HandlerRegistrationError } from '../errors/handler-registration.error';
 import { DUPLICATE_HANDLER } from '../doctor-job.messages';
 import type { JobContext } from './job-context.interface';
 
-export interface RegisteredHandler {
-  type: string;
+/** A handler as registered: its type and @JobHandler options (see JobHandlerOptions), where it is, and how to call it. */
+export interface RegisteredHandler extends JobHandlerMetadata {
   /** "ProviderClass.method", for messages. */
   location: string;
-  payload?: new (...args: any[]) => object;
-  maxAttempts?: number;
-  backoff?: BackoffOptions;
-  timeoutMs?: number;
-  concurrency?: number;
-  cron?: string;
-  /** Runs in a transaction with the job's completion (`job.tx`). */
-  transaction?: boolean;
   invoke(payload: unknown, context: JobContext): Promise<unknown>;
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Client } from 'pg';
+import { createServerDatabase, mariadbServer } from '../support/servers';
 
 export type Dialect = 'postgresql' | 'mysql' | 'sqlite';
 export const DIALECTS: Dialect[] = ['postgresql', 'mysql', 'sqlite'];
@@ -115,21 +116,16 @@ export interface CliDatabase {
   dispose(): Promise<void>;
 }
 
-const pgAdminUrl = () => process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const mariadbUrl = () => process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
-
 export async function createDatabase(dialect: Dialect, dir: string): Promise<CliDatabase> {
   const name = `doctor_job_cli_${randomBytes(5).toString('hex')}`;
   if (dialect === 'postgresql') {
-    await pgAdmin(`CREATE DATABASE "${name}"`);
-    const url = new URL(pgAdminUrl());
-    url.pathname = `/${name}`;
-    const client = new Client({ connectionString: url.toString() });
+    const server = await createServerDatabase(dialect, name);
+    const client = new Client({ connectionString: server.url });
     await client.connect();
     const query = async <T>(sql: string) => (await client.query(sql)).rows as T[];
     return {
       dialect,
-      url: url.toString(),
+      url: server.url,
       query,
       exec: async (script) => void (await client.query(script)),
       tables: async () => (await query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`))
@@ -139,19 +135,17 @@ export async function createDatabase(dialect: Dialect, dir: string): Promise<Cli
         (await query<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '${table}' ORDER BY ordinal_position`)).map((r) => r.c),
       dispose: async () => {
         await client.end();
-        await pgAdmin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+        await server.drop();
       },
     };
   }
   if (dialect === 'mysql') {
-    await mariadbAdmin(`CREATE DATABASE \`${name}\``);
-    const url = new URL(mariadbUrl());
-    url.pathname = `/${name}`;
+    const server = await createServerDatabase(dialect, name);
     const connection = await mariadbConnect(name);
     const query = async <T>(sql: string) => (await connection.query(sql)) as T[];
     return {
       dialect,
-      url: url.toString(),
+      url: server.url,
       query,
       exec: async (script) => void (await connection.query(script)),
       tables: async () => (await query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1`))
@@ -161,7 +155,7 @@ export async function createDatabase(dialect: Dialect, dir: string): Promise<Cli
         (await query<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '${table}' ORDER BY ordinal_position`)).map((r) => r.c),
       dispose: async () => {
         await connection.end();
-        await mariadbAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
+        await server.drop();
       },
     };
   }
@@ -186,39 +180,16 @@ export async function createDatabase(dialect: Dialect, dir: string): Promise<Cli
   };
 }
 
-async function pgAdmin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: pgAdminUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function mariadbConnect(database?: string) {
+async function mariadbConnect(database: string) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mariadb = require('mariadb') as typeof import('mariadb');
-  const { hostname, port, username, password } = new URL(mariadbUrl());
   return mariadb.createConnection({
-    host: hostname,
-    port: Number(port || 3306),
-    user: username || 'root',
-    password: password || undefined,
+    ...mariadbServer(),
     database,
     multipleStatements: true,
     dateStrings: true,
     bigIntAsNumber: true,
   });
-}
-
-async function mariadbAdmin(sql: string): Promise<void> {
-  const connection = await mariadbConnect();
-  try {
-    await connection.query(sql);
-  } finally {
-    await connection.end();
-  }
 }
 
 export const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

@@ -2,14 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { createPrismaClient, type PrismaService } from '../../sample/database/prisma.service';
 import type { SqlDialect } from '../../sample/database/migrate';
+import { createServerDatabase } from './servers';
 
 export const postgresUp = () => process.env.DOCTOR_JOB_TEST_POSTGRES === 'up';
 export const mariadbUp = () => process.env.DOCTOR_JOB_TEST_MARIADB === 'up';
-const adminUrl = () => process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-const mariadbUrl = () => process.env.TEST_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** A fresh, migrated database of its own for one test file, on the real server (or a real SQLite file). */
 export interface TestDatabase {
@@ -28,20 +26,10 @@ export interface TestDatabase {
 export async function createTestDatabase(dialect: SqlDialect): Promise<TestDatabase> {
   let url: string;
   let cleanup: () => Promise<void>;
-  if (dialect === 'postgresql') {
-    const name = `doctor_job_test_${randomBytes(6).toString('hex')}`;
-    await admin(`CREATE DATABASE "${name}"`);
-    const base = new URL(adminUrl());
-    base.pathname = `/${name}`;
-    url = base.toString();
-    cleanup = () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } else if (dialect === 'mysql') {
-    const name = `doctor_job_test_${randomBytes(6).toString('hex')}`;
-    await mariadbAdmin(`CREATE DATABASE \`${name}\``);
-    const base = new URL(mariadbUrl());
-    base.pathname = `/${name}`;
-    url = base.toString();
-    cleanup = () => mariadbAdmin(`DROP DATABASE IF EXISTS \`${name}\``);
+  if (dialect !== 'sqlite') {
+    const server = await createServerDatabase(dialect, `doctor_job_test_${randomBytes(6).toString('hex')}`);
+    url = server.url;
+    cleanup = server.drop;
   } else {
     const dir = mkdtempSync(join(tmpdir(), 'doctor-job-test-'));
     url = `file:${join(dir, 'test.db')}`;
@@ -77,28 +65,6 @@ export async function createTestDatabase(dialect: SqlDialect): Promise<TestDatab
     },
   };
   return db;
-}
-
-async function mariadbAdmin(sql: string): Promise<void> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mariadb = require('mariadb') as typeof import('mariadb');
-  const { hostname, port, username, password } = new URL(mariadbUrl());
-  const connection = await mariadb.createConnection({ host: hostname, port: Number(port || 3306), user: username || 'root', password: password || undefined });
-  try {
-    await connection.query(sql);
-  } finally {
-    await connection.end();
-  }
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 /**

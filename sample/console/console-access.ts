@@ -1,6 +1,8 @@
 /** Where the sample mounts the dashboard (`/jobs`), and the page that signs in to it. */
 export const CONSOLE_PATH = 'jobs';
 export const CONSOLE_LOGIN_PATH = `${CONSOLE_PATH}/login`;
+/** POST only: clears the session cookie. */
+export const CONSOLE_LOGOUT_PATH = `${CONSOLE_PATH}/logout`;
 
 /** A shorter DASHBOARD_TOKEN is refused at start-up: the token is the only thing between the console and the network. */
 export const MIN_TOKEN_LENGTH = 16;

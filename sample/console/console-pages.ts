@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CONSOLE_LOGIN_PATH, CONSOLE_PATH } from './console-access';
+import { CONSOLE_LOGIN_PATH, CONSOLE_LOGOUT_PATH, CONSOLE_PATH } from './console-access';
 
 const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:26rem;margin:4rem auto;padding:0 1rem;color:#1b1f24}' +
   'input,button{font:inherit;padding:.4rem .6rem}input{width:100%;box-sizing:border-box;margin:.3rem 0 1rem}' +
@@ -14,7 +14,7 @@ const page = (title: string, body: string) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
   `<title>${title}</title><style>${STYLE}</style></head><body>${body}</body></html>`;
 
-/** The sign-in form; `problem` is one of this file's fixed texts, never user input. */
+/** The sign-in form; `problem` is one of the console's fixed texts (WRONG_TOKEN, NOT_SAME_ORIGIN), never user input. */
 export function loginPage(problem?: string): string {
   return page(
     'Sign in: Doctor Job console',
@@ -23,6 +23,19 @@ export function loginPage(problem?: string): string {
       `<form method="post" action="/${CONSOLE_LOGIN_PATH}"><label for="token">Console token (DASHBOARD_TOKEN)</label>` +
       `<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>` +
       `<button type="submit" data-testid="sign-in">Sign in</button></form>`,
+  );
+}
+
+/**
+ * /jobs/login for a browser that is signed in already: the way to the console, and the sign-out
+ * button (the dashboard's own pages are the package's and have no place for one).
+ */
+export function signedInPage(): string {
+  return page(
+    'Signed in: Doctor Job console',
+    `<h1>Doctor Job console</h1><p data-testid="signed-in">This browser is signed in to the console.</p>` +
+      `<p><a href="/${CONSOLE_PATH}" data-testid="open-console">Open the console</a></p>` +
+      `<form method="post" action="/${CONSOLE_LOGOUT_PATH}"><button type="submit" data-testid="sign-out">Sign out</button></form>`,
   );
 }
 

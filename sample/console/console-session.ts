@@ -6,6 +6,9 @@ export const SESSION_COOKIE = 'doctor_job_console';
 /** How long a sign-in lasts. */
 export const SESSION_TTL_MS = 12 * 3600_000;
 
+/** Where the session cookie applies; signing out must name the same path for the browser to drop it. */
+const cookieScope = (secure: boolean) => ({ httpOnly: true, sameSite: 'strict' as const, secure, path: `/${CONSOLE_PATH}` });
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Compares in time that depends on neither the tokens' contents nor their lengths. */
@@ -50,12 +53,15 @@ export class ConsoleSessions {
 
   /** The Set-Cookie header that signs in; `secure` when the request came over HTTPS. */
   setCookie(secure: boolean): string {
-    return serialize(SESSION_COOKIE, this.issue(), {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure,
-      path: `/${CONSOLE_PATH}`,
-      maxAge: SESSION_TTL_MS / 1000,
-    });
+    return serialize(SESSION_COOKIE, this.issue(), { ...cookieScope(secure), maxAge: SESSION_TTL_MS / 1000 });
+  }
+
+  /**
+   * The Set-Cookie header that signs out: the same cookie, empty and already expired, so the
+   * browser drops it. There is no server state to revoke: a copy of the cookie taken before stays
+   * valid until it expires (changing DASHBOARD_TOKEN ends every session).
+   */
+  clearCookie(secure: boolean): string {
+    return serialize(SESSION_COOKIE, '', { ...cookieScope(secure), maxAge: 0, expires: new Date(0) });
   }
 }

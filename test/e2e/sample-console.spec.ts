@@ -85,6 +85,36 @@ describe('the sample console at /jobs with DASHBOARD_TOKEN set', () => {
     expect((await fetch(`${sample.url}/jobs`, { headers: { cookie: `${SESSION_COOKIE}=${otherToken}` } })).status).toBe(401);
   });
 
+  it('signs out at POST /jobs/logout from its own page: the cookie is cleared, /jobs answers 401 again; a cross-site sign-out is refused', async () => {
+    const signIn = await fetch(`${sample.url}/jobs/login`, form({ token: TOKEN }));
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+    expect((await fetch(`${sample.url}/jobs`, { headers: { cookie } })).status).toBe(200);
+    // Signed in, the sign-in page offers the sign-out button instead of the form.
+    const signedIn = await (await fetch(`${sample.url}/jobs/login`, { headers: { cookie } })).text();
+    expect(signedIn).toContain('<form method="post" action="/jobs/logout"><button type="submit" data-testid="sign-out">Sign out</button></form>');
+    expect(signedIn).not.toContain('id="token"');
+
+    // Another site's form (or a client that says nowhere) cannot sign anyone out.
+    const logout = (headers: Record<string, string>) => fetch(`${sample.url}/jobs/logout`, { ...form({}), headers: { ...form({}).headers, cookie, ...headers } });
+    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: sample.url }, {}]) {
+      const refused = await logout(headers);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('set-cookie')).toBeNull();
+      expect(await refused.text()).toContain("Sign-out refused: the request did not come from one of this console's pages");
+    }
+
+    const signedOut = await logout({ origin: sample.url });
+    expect(signedOut.status).toBe(303);
+    expect(signedOut.headers.get('location')).toBe('/jobs/login');
+    // The same cookie, empty and expired at once, on the same path: the browser drops it.
+    expect(signedOut.headers.get('set-cookie')).toBe(`${SESSION_COOKIE}=; Max-Age=0; Path=/jobs; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Strict`);
+    const cleared = signedOut.headers.get('set-cookie')!.split(';')[0];
+    expect((await fetch(`${sample.url}/jobs`, { headers: { cookie: cleared, accept: 'application/json' } })).status).toBe(401);
+    expect(await (await fetch(`${sample.url}/jobs/login`, { headers: { cookie: cleared } })).text()).toContain('id="token"');
+    // A browser sends Sec-Fetch-Site: same-origin from the console's own page; that is enough.
+    expect((await logout({ 'sec-fetch-site': 'same-origin' })).status).toBe(303);
+  });
+
   it('answers a sign-in without a token field, or with fields it does not know, with 400 saying what was wrong', async () => {
     const empty = await fetch(`${sample.url}/jobs/login`, form({}));
     expect(empty.status).toBe(400);
@@ -132,8 +162,13 @@ describe('the sample console at /jobs without DASHBOARD_TOKEN', () => {
     expect((await sample.admin.stats()).paused).toEqual([]);
   });
 
-  it('has no sign-in: /jobs/login is a 404 page saying why, what to set, and linking to the read-only console', async () => {
-    for (const response of [await fetch(`${sample.url}/jobs/login`), await fetch(`${sample.url}/jobs/login`, form({ token: 'anything-at-all-0123' }))]) {
+  it('has no sign-in: /jobs/login (and /jobs/logout) is a 404 page saying why, what to set, and linking to the read-only console', async () => {
+    const answers = [
+      await fetch(`${sample.url}/jobs/login`),
+      await fetch(`${sample.url}/jobs/login`, form({ token: 'anything-at-all-0123' })),
+      await fetch(`${sample.url}/jobs/logout`, { ...form({}), headers: { ...form({}).headers, origin: sample.url } }),
+    ];
+    for (const response of answers) {
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
       const text = await response.text();

@@ -1,61 +1,32 @@
 import { mkdirSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Injectable } from '@nestjs/common';
-import { JobHandler } from 'doctor-job';
-import type { Dialog, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createTestDatabase, type TestDatabase } from '../support/databases';
 import { waitFor } from '../support/wait';
 import { describeBrowser, launchChromium, type Chromium } from './support/chromium';
+import { flashSays as flashOf, openPage, postJson, watchPage, type PageProblems } from './support/console-page';
+import { HOSTILE_TYPE, HostileJobs, XSS_IMG, XSS_SCRIPT } from './support/hostile-jobs';
 import { startSampleServer, type SampleServer } from './support/sample-server';
 
 const TOKEN = 'browser-test-console-token-5f1c0e7a';
-const XSS_IMG = '<img src=x onerror=alert(1)>';
-const XSS_SCRIPT = '</script><script>alert(1)</script>';
-/** A job type whose very name is hostile, next to the sample's own types. */
-const HOSTILE_TYPE = `hostile ${XSS_SCRIPT}`;
-
-/** Fails at once with an error message made of both payloads, so its dead letter carries them in type, payload, error and stack. */
-@Injectable()
-class HostileJobs {
-  @JobHandler(HOSTILE_TYPE as never, { maxAttempts: 1 })
-  fail(payload: { note: string }): void {
-    throw new Error(`Refused ${payload.note} and ${XSS_SCRIPT}`);
-  }
-}
 
 /** SAVE_SCREENSHOTS=1 writes the README's screenshots into docs/ (CI leaves the tree alone). */
 const SCREENSHOTS = process.env.SAVE_SCREENSHOTS === '1' ? resolve(__dirname, '..', '..', 'docs') : undefined;
 
-const externalAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
-
+/** The sample without DASHBOARD_TOKEN (read-only, loopback only) is in dashboard-readonly.browser.spec.ts; under Fastify, dashboard-fastify.browser.spec.ts. */
 describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs, SQLite)', () => {
   let db: TestDatabase;
   let sample: SampleServer;
   let chromium: Chromium;
   let page: Page;
-  const dialogs: string[] = [];
-  /** What the browser blocked under a page's Content-Security-Policy (a blocked style or script is a broken page). */
-  const blocked: string[] = [];
+  let problems: PageProblems;
   /** Dead letters of reticulateSplines, seeded through the sample's HTTP endpoint. */
   let splineLetters: string[] = [];
   let hostileLetter: string;
   let keyedJob: string;
 
-  const open = async (path: string) => {
-    const response = await page.goto(sample.url + path);
-    expect(response?.status()).toBe(200);
-  };
-  /** Waits until the flash region (where an action's outcome shows) says `pattern`. */
-  const flashSays = async (pattern: RegExp) => {
-    try {
-      await page.locator('[data-testid="flash"]:not([hidden])').filter({ hasText: pattern }).waitFor({ timeout: 15_000 });
-    } catch {
-      throw new Error(`The flash never said ${pattern}; it says ${JSON.stringify(await page.getByTestId('flash').textContent())}`);
-    }
-  };
+  const open = (path: string) => openPage(page, sample.url + path);
+  const flashSays = (pattern: RegExp) => flashOf(page, pattern);
   const splinesDeadLetters = async () => (await sample.admin.listDeadLetters({ type: 'reticulateSplines', limit: 500 })).items;
 
   beforeAll(async () => {
@@ -63,17 +34,10 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     sample = await startSampleServer(db, { dashboardToken: TOKEN, host: '127.0.0.1', providers: [HostileJobs] });
     chromium = await launchChromium();
     page = await chromium.context.newPage();
-    page.on('dialog', (dialog: Dialog) => {
-      dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) blocked.push(`${page.url()}: ${message.text()}`);
-    });
+    problems = watchPage(page);
 
     // The sample's own traffic: a login link that is sent, and reticulateSplines jobs that fail three times each.
-    const post = (path: string, body: unknown) =>
-      fetch(sample.url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (path: string, body: unknown) => postJson(sample.url, path, body);
     expect((await post('/clients', { email: 'ada@example.com' })).status).toBe(201);
     expect((await post('/clients/login-link', { email: 'ada@example.com' })).status).toBe(202);
     for (const target of ['terrain', 'coastline', 'rivers', 'forests', XSS_IMG]) expect((await post('/splines', { target })).status).toBe(202);
@@ -98,10 +62,7 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     await db?.dispose();
   });
 
-  afterEach(() => {
-    expect(dialogs).toEqual([]);
-    expect(blocked).toEqual([]);
-  });
+  afterEach(() => expect(problems).toEqual({ dialogs: [], blocked: [], errors: [] }));
 
   it('asks for the token: /jobs answers 401 saying where to sign in, and the sign-in form lets the browser in', async () => {
     const denied = await page.goto(`${sample.url}/jobs`);
@@ -313,45 +274,5 @@ describeBrowser('the dashboard in a real browser (chromium, the sample at /jobs,
     } finally {
       await phone.close();
     }
-  });
-});
-
-describeBrowser('the read-only dashboard (the sample without DASHBOARD_TOKEN) in a real browser', () => {
-  let db: TestDatabase;
-  let sample: SampleServer;
-  let chromium: Chromium;
-  let letter: string;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite');
-    sample = await startSampleServer(db); // every interface, as main.ts listens
-    chromium = await launchChromium();
-    await fetch(`${sample.url}/splines`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target: 'terrain' }) });
-    await waitFor('a dead letter', async () => (await sample.admin.countDeadLetters()) === 1, 30_000);
-    letter = (await sample.admin.listDeadLetters()).items[0].id;
-  });
-  afterAll(async () => {
-    await chromium?.close();
-    await sample?.close();
-    await db?.dispose();
-  });
-
-  it('shows a dead letter to a loopback client with no action, and refuses an action with 403', async () => {
-    const page = await chromium.context.newPage();
-    const response = await page.goto(`${sample.url}/jobs/dead-letters/${letter}`);
-    expect(response?.status()).toBe(200);
-    await expect(page.getByTestId('error').textContent()).resolves.toBe('Reticulating splines for "terrain" is not implemented yet');
-    await expect(page.locator('[data-testid="replay"], [data-testid="delete"], [data-testid="bulk-replay"], [data-testid="pause"]').count()).resolves.toBe(0);
-    const csrf = await page.locator('meta[name="csrf-token"]').getAttribute('content');
-    const action = await page.request.post(`${sample.url}/jobs/actions/dead-letters/delete`, { form: { ids: letter }, headers: { 'x-csrf-token': csrf ?? '' } });
-    expect(action.status()).toBe(403);
-    expect(await sample.admin.countDeadLetters()).toBe(1);
-  });
-
-  (externalAddress ? it : it.skip)('answers 403 to a browser that is not on loopback', async () => {
-    const page = await chromium.context.newPage();
-    const response = await page.goto(`http://${externalAddress}:${sample.port}/jobs`);
-    expect(response?.status()).toBe(403);
-    await expect(page.locator('body').innerText()).resolves.toContain('loopback clients only');
   });
 });

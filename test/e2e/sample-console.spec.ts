@@ -96,7 +96,8 @@ describe('the sample console at /jobs with DASHBOARD_TOKEN set', () => {
 
     // Another site's form (or a client that says nowhere) cannot sign anyone out.
     const logout = (headers: Record<string, string>) => fetch(`${sample.url}/jobs/logout`, { ...form({}), headers: { ...form({}).headers, cookie, ...headers } });
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: sample.url }, {}]) {
+    const forged: Record<string, string>[] = [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site', origin: sample.url }, {}];
+    for (const headers of forged) {
       const refused = await logout(headers);
       expect(refused.status).toBe(403);
       expect(refused.headers.get('set-cookie')).toBeNull();

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { INestApplication, Provider } from '@nestjs/common';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { DoctorJobAdminService, OutboxService } from 'doctor-job';
 import { AppModule } from '../../../sample/app.module';
@@ -23,6 +24,8 @@ export interface SampleServerOptions {
   host?: string;
   /** Providers added to the app (e.g. handlers of test job types). */
   providers?: Provider[];
+  /** The HTTP adapter: Express (as main.ts) unless told; 'fastify' to show the console works on both. */
+  adapter?: 'express' | 'fastify';
 }
 
 /** Boots the sample as main.ts does, on a random port, with the environment it reads set for the boot only. */
@@ -39,7 +42,9 @@ export async function startSampleServer(db: TestDatabase, options: SampleServerO
   let app: INestApplication;
   try {
     const module = await Test.createTestingModule({ imports: [AppModule], providers: options.providers ?? [] }).compile();
-    app = configureApp(module.createNestApplication({ logger: ['error'] }));
+    // Nest's FastifyAdapter registers @fastify/formbody itself, so the sign-in form posts as under Express.
+    const created = options.adapter === 'fastify' ? module.createNestApplication(new FastifyAdapter(), { logger: ['error'] }) : module.createNestApplication({ logger: ['error'] });
+    app = configureApp(created);
     await (options.host === undefined ? app.listen(0) : app.listen(0, options.host));
   } finally {
     set(previous);

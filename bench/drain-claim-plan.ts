@@ -1,10 +1,10 @@
 /**
  * The claim statement on the database alone, in the forms the drain work compared: Doctor Job's
  * claim as the store sends it (the claimed ids as an array, looked up on the primary key; the batch
- * as one JSON value), the same UPDATE joined to its subquery (the form before, which the planner
+ * as one JSON value, or as rows below CLAIM_AS_JSON_FROM jobs), the same UPDATE joined to its subquery (the form before, which the planner
  * ran as a hash join over a sequential scan of the whole table), and the raw floor's claim. Each
  * round refills the table with BENCH_CLAIM_JOBS (20,000) due jobs, VACUUM ANALYZE, then runs 5
- * claims of 1,000 per form in a transaction that is rolled back; prints the median ms per claim
+ * claims of BENCH_CLAIM_BATCH (1,000) per form in a transaction that is rolled back; prints the median ms per claim
  * (client round trip included) over BENCH_CLAIM_ROUNDS (11) rounds and one EXPLAIN ANALYZE each.
  *
  *   npx tsc -p bench/tsconfig.build.json && node .bench-build/bench/drain-claim-plan.js
@@ -16,7 +16,7 @@ import { RAW_CLAIM_SQL } from './systems/raw';
 
 const JOBS = Number(process.env.BENCH_CLAIM_JOBS || 20_000);
 const ROUNDS = Number(process.env.BENCH_CLAIM_ROUNDS || 11);
-const BATCH = 1_000;
+const BATCH = Number(process.env.BENCH_CLAIM_BATCH || 1_000);
 
 /** claimRows as it was: the UPDATE joined to the locking subquery. */
 const joined = claimRows

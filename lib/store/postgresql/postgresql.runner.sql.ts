@@ -10,16 +10,16 @@ import { claimOrder, doubleQuoted as q, due, headOfOrderingKey } from '../sql-cl
 export const IDS = (param: string) => `(SELECT jsonb_array_elements_text(${param}::jsonb)::bigint)`;
 
 /**
- * $1 limit, $2 lease ms, $3 token, $4 excluded types (JSON array or NULL). The claimed rows, one
- * per job (the UPDATE alone, for scripts that measure its parts): id, type, payload, attempts,
- * max_attempts, created_at, trace_context (NULL unless the enqueue was traced). created_at as
- * epoch ms through date_part (float8): extract() computes in numeric, which made the claim about
- * 7 % slower on the database. The claimed ids reach the UPDATE as an array (`id = ANY(ARRAY(...))`),
- * which it looks up on the primary key: joined to a subquery instead, the planner hash-joined the
- * claimed rows with a sequential scan of the whole table (2 of the claim's 8 ms on a table of
- * 20,000 jobs, and growing with the table, dead rows included).
+ * $1 limit, $2 lease ms, $3 token, $4 excluded types (JSON array or NULL). The claimed ids reach
+ * the UPDATE as an array (`id = ANY(ARRAY(...))`), which it looks up on the primary key: joined to
+ * a subquery instead, the planner hash-joined the claimed rows with a sequential scan of the whole
+ * table (2 of the claim's 8 ms on a table of 20,000 jobs, and growing with the table, dead rows
+ * included). Returns id, type, payload (`payload`: as jsonb or as its text), attempts,
+ * max_attempts, created_at, trace_context (NULL unless the enqueue was traced). created_at as epoch
+ * ms through date_part (float8): extract() computes in numeric, which made the claim about 7 %
+ * slower on the database.
  */
-export const claimRows = `UPDATE "doctor_job" AS j
+const claimUpdate = (payload: string) => `UPDATE "doctor_job" AS j
        SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
            "attempts" = j."attempts" + 1,
            "claim_token" = $3::uuid
@@ -32,17 +32,24 @@ export const claimRows = `UPDATE "doctor_job" AS j
          LIMIT $1::int
          FOR UPDATE SKIP LOCKED
        ))
-       RETURNING j."id"::text AS "id", j."type", j."payload", j."attempts", j."max_attempts",
+       RETURNING j."id"::text AS "id", j."type", ${payload}, j."attempts", j."max_attempts",
                  date_part('epoch', j."created_at") * 1000 AS "created_at", j."trace_context"`;
 
 /**
- * The claim as the store sends it: claimRows folded into one row of one column, a JSON array of
- * [id, type, payload, attempts, max_attempts, created_at, trace_context] per job (NULL when
- * nothing was claimed). One value for the whole batch instead of a DataRow message of seven
- * fields per job: the driver's per-row, per-field parsing was the largest part of the worker's
- * CPU per drained job, and one JSON.parse of the batch decodes the payloads with it.
+ * A small claim: one row per job, in claimUpdate's column order, the payload as JSON text (a
+ * top-level string payload arrives intact).
  */
-export const claim = `WITH claimed AS (${claimRows})
+export const claimRows = claimUpdate('j."payload"::text AS "payload"');
+
+/**
+ * A large claim: the batch in one row of one column, a JSON array of [id, type, payload, attempts,
+ * max_attempts, created_at, trace_context] per job (NULL when nothing was claimed). One value
+ * instead of a DataRow message of seven fields per job: the driver's per-row, per-field parsing
+ * was the largest part of the worker's CPU per drained job, and one JSON.parse of the batch
+ * decodes the payloads with it. Its CTE and aggregate cost the database about 0.08 ms per claim,
+ * which only a large batch repays (see CLAIM_AS_JSON_FROM).
+ */
+export const claim = `WITH claimed AS (${claimUpdate('j."payload"')})
        SELECT json_agg(json_build_array(c."id", c."type", c."payload", c."attempts", c."max_attempts", c."created_at", c."trace_context"))::text AS "jobs"
        FROM claimed AS c`;
 

@@ -195,7 +195,7 @@ export class DashboardController {
     adapter.setHeader(res, 'Cache-Control', 'no-store');
     // Appended (any cookie the app's guard set on this response stays); a session cookie, scoped to the console's path.
     if (fresh) adapter.setCookie(res, CSRF_COOKIE, nonce, { path: base, httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https' });
-    return { base, csrf: this.csrf.tokenFor(nonce), readOnly: this.options.readOnly, refreshMs: this.options.refreshIntervalMs };
+    return { base, csrf: this.csrf.tokenFor(nonce), readOnly: this.options.readOnly, refreshMs: this.options.refreshIntervalMs, signOutUrl: this.options.signOutUrl };
   }
 
   /** Read-only and CSRF checks, then the action; JSON for the page's script, an HTML page for a plain form post. */

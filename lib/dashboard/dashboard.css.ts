@@ -11,7 +11,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .
 thead th{font-size:.85rem;color:var(--muted);font-weight:600}tfoot th,tfoot td{font-weight:600}.scroll{overflow-x:auto}
 pre{background:color-mix(in srgb,var(--line) 25%,transparent);padding:.6rem;overflow:auto;max-height:30rem;margin:.3rem 0;font-size:.85rem}
 pre.wrap{white-space:pre-wrap;word-break:break-word}td pre{max-height:12rem}.clip{max-width:28rem;overflow-wrap:anywhere}
-.muted{color:var(--muted)}.badge{border:1px solid var(--line);border-radius:1rem;padding:0 .6rem;font-size:.8rem}.refresh{margin-left:auto;font-size:.85rem}
+.muted{color:var(--muted)}.badge{border:1px solid var(--line);border-radius:1rem;padding:0 .6rem;font-size:.8rem}.refresh{margin-left:auto;font-size:.85rem}.sign-out{margin:0}
 button{font:inherit;padding:.2rem .7rem;border:1px solid var(--line);border-radius:.3rem;background:var(--bg);color:var(--fg);cursor:pointer}
 button:hover{border-color:var(--accent)}button.danger{color:var(--danger)}button:disabled{opacity:.5;cursor:default}
 form.inline{display:inline}.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:end;margin-bottom:1rem}

@@ -55,8 +55,9 @@ export class DashboardExceptionFilter implements ExceptionFilter {
     }
     const base = consoleBase(request, this.options.path);
     const html = messagePage(
-      // The console's own mode (a writable console's error page says nothing of read-only); no token, so no action control.
-      { base, csrf: '', readOnly: this.options.readOnly, refreshMs: 0 },
+      // The console's own mode (a writable console's error page says nothing of read-only); no token, so no action control;
+      // sign-out for whoever is signed in (not on a 401: nobody is).
+      { base, csrf: '', readOnly: this.options.readOnly, refreshMs: 0, signOutUrl: status === 401 ? null : this.options.signOutUrl },
       { title: `Error ${status}`, heading: `Error ${status}`, message, testid: 'error-message', ...(status === 401 && this.options.signInUrl ? { back: this.options.signInUrl, backLabel: 'Sign in' } : backLink(base, String(request.originalUrl ?? request.url ?? ''))) },
     );
     adapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');

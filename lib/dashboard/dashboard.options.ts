@@ -52,6 +52,12 @@ export interface DoctorJobDashboardOptions {
    * the console links to it ("Sign in") instead of back into pages that would answer 401 again.
    */
   signInUrl?: string;
+  /**
+   * Where the app signs an operator out (a path on this site, e.g. `'/jobs/logout'`): every page's
+   * header gets a "Sign out" button that POSTs there (a plain form; the app's endpoint does the
+   * signing out and its own CSRF check, as the console cannot know how the app keeps sessions).
+   */
+  signOutUrl?: string;
 }
 
 /** What `DoctorJobDashboardModule.forRootAsync()` takes: the mount path up front (routes are fixed when the app is built), the rest from a factory. */
@@ -72,6 +78,7 @@ export interface ResolvedDashboardOptions {
   csrfSecret: string | null;
   refreshIntervalMs: number;
   signInUrl: string | null;
+  signOutUrl: string | null;
 }
 
 /** DoctorJobDashboardModule options that cannot work; thrown while the app starts. */
@@ -104,7 +111,7 @@ export function resolveDashboardOptions(options: DoctorJobDashboardOptions): Res
   const problems: string[] = [];
   if (typeof options !== 'object' || options === null) throw new InvalidDashboardOptionsError(['the options must be an object with path and guards or authorize']);
   problems.push(...pathProblems(options.path));
-  const { guards, authorize, readOnly, csrfSecret, refreshIntervalMs, signInUrl } = options;
+  const { guards, authorize, readOnly, csrfSecret, refreshIntervalMs, signInUrl, signOutUrl } = options;
   if (guards !== undefined && !(Array.isArray(guards) && guards.every((g) => typeof g === 'function' || (typeof g === 'object' && g !== null && typeof (g as CanActivate).canActivate === 'function')))) {
     problems.push('guards must be an array of guard classes or instances (objects with canActivate)');
   }
@@ -123,8 +130,10 @@ export function resolveDashboardOptions(options: DoctorJobDashboardOptions): Res
   if (refreshIntervalMs !== undefined && !(Number.isSafeInteger(refreshIntervalMs) && (refreshIntervalMs === 0 || refreshIntervalMs >= MIN_REFRESH_INTERVAL_MS))) {
     problems.push(`refreshIntervalMs must be 0 (off) or an integer of at least ${MIN_REFRESH_INTERVAL_MS} (ms), got ${String(refreshIntervalMs)}`);
   }
-  if (signInUrl !== undefined && !(typeof signInUrl === 'string' && /^\/(?![/\\])\S*$/.test(signInUrl))) {
-    problems.push(`signInUrl must be a path on this site starting with one / (such as '/jobs/login'), got ${JSON.stringify(signInUrl)}`);
+  for (const [name, value, example] of [['signInUrl', signInUrl, '/jobs/login'], ['signOutUrl', signOutUrl, '/jobs/logout']] as const) {
+    if (value !== undefined && !(typeof value === 'string' && /^\/(?![/\\])\S*$/.test(value))) {
+      problems.push(`${name} must be a path on this site starting with one / (such as '${example}'), got ${JSON.stringify(value)}`);
+    }
   }
   if (problems.length) throw new InvalidDashboardOptionsError(problems);
   return {
@@ -135,5 +144,6 @@ export function resolveDashboardOptions(options: DoctorJobDashboardOptions): Res
     csrfSecret: csrfSecret ?? null,
     refreshIntervalMs: refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS,
     signInUrl: signInUrl ?? null,
+    signOutUrl: signOutUrl ?? null,
   };
 }

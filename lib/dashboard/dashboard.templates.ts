@@ -21,6 +21,7 @@ export const TEMPLATES: Record<string, string> = {
 <a href="<%= it.base %>/dead-letters"<% if (it.nav === 'dead-letters') { %> aria-current="page"<% } %>>Dead letters</a></nav>
 <% if (it.readOnly) { %><span class="badge">read-only</span><% } %>
 <% if (it.refreshMs > 0) { %><label class="refresh"><input type="checkbox" id="auto-refresh" checked> Auto-refresh every <%= it.refreshMs / 1000 %> s</label><% } %>
+<% if (it.signOutUrl) { %><form class="sign-out" method="post" action="<%= it.signOutUrl %>"><button type="submit" data-testid="sign-out">Sign out</button></form><% } %>
 </header>
 <div id="flash" class="flash" data-testid="flash" role="status" aria-live="polite"<% if (!it.flash) { %> hidden<% } %>><%= it.flash || '' %></div>
 <main id="content" tabindex="-1"><%~ it.body %></main>

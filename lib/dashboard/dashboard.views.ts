@@ -14,6 +14,8 @@ export interface PageContext {
   csrf: string;
   readOnly: boolean;
   refreshMs: number;
+  /** The app's sign-out path (a POST form in the header), or null. */
+  signOutUrl: string | null;
   flash?: string;
 }
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DoctorJobDashboardModule } from 'doctor-job/dashboard';
-import { CONSOLE_LOGIN_PATH, CONSOLE_PATH, type ConsoleAccess } from './console-access';
+import { CONSOLE_LOGIN_PATH, CONSOLE_LOGOUT_PATH, CONSOLE_PATH, type ConsoleAccess } from './console-access';
 import { ConsoleAccessGuard } from './console-access.guard';
 import { CONSOLE_ACCESS, ConsoleAccessModule } from './console-access.module';
 import { ConsoleLoginController } from './console-login.controller';
@@ -21,7 +21,7 @@ import { ConsoleLoginController } from './console-login.controller';
         guards: [new ConsoleAccessGuard(access)],
         readOnly: access.mode !== 'token',
         // A 401 page links to the sign-in form.
-        ...(access.mode === 'token' ? { signInUrl: `/${CONSOLE_LOGIN_PATH}` } : {}),
+        ...(access.mode === 'token' ? { signInUrl: `/${CONSOLE_LOGIN_PATH}`, signOutUrl: `/${CONSOLE_LOGOUT_PATH}` } : {}),
       }),
     }),
   ],

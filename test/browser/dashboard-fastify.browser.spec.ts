@@ -130,8 +130,8 @@ describeBrowser('the dashboard in a real browser under Fastify (chromium, the sa
     await expect(sample.admin.getDeadLetter(hostileLetter)).resolves.toMatchObject({ id: hostileLetter });
   });
 
-  it('signs out from the sign-in page: the session is gone and /jobs answers 401 again', async () => {
-    await open('/jobs/login');
+  it("signs out from the console's header (signOutUrl): the session is gone and /jobs answers 401 again", async () => {
+    await open('/jobs/dead-letters');
     await page.getByTestId('sign-out').click();
     await page.waitForURL(`${sample.url}/jobs/login`);
     await expect(page.locator('#token').count()).resolves.toBe(1);

@@ -66,12 +66,13 @@ describe('Dashboard start-up checks', () => {
 
   it('lists every bad option at once, and names a missing DoctorJobModule', async () => {
     const message = await refusal(() =>
-      compile(DoctorJobDashboardModule.forRoot({ path: 'jobs', authorize: 'yes' as never, csrfSecret: 'short', refreshIntervalMs: 10, readOnly: 'no' as never, signInUrl: '//evil.example/login' })),
+      compile(DoctorJobDashboardModule.forRoot({ path: 'jobs', authorize: 'yes' as never, csrfSecret: 'short', refreshIntervalMs: 10, readOnly: 'no' as never, signInUrl: '//evil.example/login', signOutUrl: 'logout' })),
     );
     expect(message).toContain('authorize must be a function');
     expect(message).toContain('csrfSecret must be a string of at least 32 characters');
     expect(message).toContain('refreshIntervalMs must be 0 (off) or an integer of at least 1000');
     expect(message).toContain(`signInUrl must be a path on this site starting with one / (such as '/jobs/login'), got "//evil.example/login"`);
+    expect(message).toContain(`signOutUrl must be a path on this site starting with one / (such as '/jobs/logout'), got "logout"`);
     expect(message).toContain('readOnly must be true or false');
     expect(await refusal(async () => DoctorJobDashboardModule.forRoot({ path: '/', authorize: () => true }))).toContain('path must name a segment');
     expect(await refusal(async () => DoctorJobDashboardModule.forRoot({ path: 'a b', authorize: () => true }))).toContain("path may hold letters, digits");
@@ -118,6 +119,20 @@ describe('Dashboard access decision and read-only mode', () => {
     await app.tester.drain();
     return (await app.admin.listDeadLetters()).items[0].id;
   };
+
+  it("signOutUrl: every page's header posts there (a plain form), the 403 page too, not the 401 page; without it no sign-out", async () => {
+    const app = await start({ guards: [TokenGuard], signOutUrl: '/sign-out?to=%2Fjobs' });
+    const letter = await deadLetter(app);
+    const form = '<form class="sign-out" method="post" action="/sign-out?to=%2Fjobs"><button type="submit" data-testid="sign-out">Sign out</button></form>';
+    for (const path of ['/jobs', '/jobs/jobs', '/jobs/dead-letters', `/jobs/dead-letters/${letter}`]) {
+      expect((await app.http.get(path).set('authorization', 'Bearer let-me-in').expect(200)).text).toContain(form);
+    }
+    expect((await app.http.get('/jobs').set('authorization', 'Bearer let-me-in').set('x-deny', '1').expect(403)).text).toContain(form);
+    expect((await app.http.get('/jobs').expect(401)).text).not.toContain('sign-out');
+    const plain = await start({ guards: [TokenGuard] });
+    expect((await plain.http.get('/jobs').set('authorization', 'Bearer let-me-in').expect(200)).text).not.toContain('sign-out');
+    await app.admin.deleteDeadLetters(letter); // the tests after this one count the dead letters they make
+  });
 
   it("runs the app's guard on every page, count and action (401 when it throws, 403 when it says no); serves the assets without it", async () => {
     const app = await start({ guards: [TokenGuard], signInUrl: '/sign-in?next=%2Fjobs' });

@@ -5,7 +5,7 @@
  * with the runner's and the outbox's paths.
  */
 import type { DeadLetterFilter, JobActionResult, JobQuery, QueuedJob, StoreDiagnostics, TableDiagnostics } from '../job-store.interface';
-import { sortIds, toCount, toDate, toHorizonHolder, toQueuedJob, type Row } from '../rows';
+import { sortIds, toCount, toDate, toHorizonHolder, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import * as adminSql from './postgresql.admin.sql';
 import * as baseSql from './postgresql.sql';
@@ -15,9 +15,7 @@ export const sql = { ...baseSql, ...adminSql };
 
 export abstract class PostgresqlAdminStore extends SqlJobStore {
   async findJobs(query: JobQuery): Promise<QueuedJob[]> {
-    const { state, type, orderingKey, dedupKey, after, limit } = query;
-    const rows = await this.query(sql.findJobs, state ?? null, type ?? null, orderingKey ?? null, dedupKey ?? null, after ?? null, limit);
-    return rows.map(toQueuedJob);
+    return this.findJobsBy(sql.findJobs, query, { eachFilterTwice: false }); // $1..$5 name each filter once
   }
 
   cancelJobs(ids: string[], message: string): Promise<JobActionResult> {

@@ -30,10 +30,12 @@ export const CLAIM_AS_JSON_FROM = 100;
 /** A claimed job as the claim's row or JSON element: id, type, payload, attempts, max_attempts, created_at (epoch ms), trace_context. */
 type ClaimedRow = [string, string, unknown, number, number, number, string | null];
 
-function fromRow(row: unknown[]): ClaimedJob {
-  const [id, type, payload, attempts, maxAttempts, createdAt, traceContext] = row as ClaimedRow;
-  return { id, type, payload: JSON.parse(payload as string), attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext };
+/** A claimed job from its row or JSON element; `payload` as decoded (rows carry it as text, the JSON batch decoded). */
+function toClaimedJob([id, type, , attempts, maxAttempts, createdAt, traceContext]: ClaimedRow, payload: unknown): ClaimedJob {
+  return { id, type, payload, attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext };
 }
+
+const fromRow = (row: unknown[]): ClaimedJob => toClaimedJob(row as ClaimedRow, JSON.parse((row as ClaimedRow)[2] as string));
 
 export class PostgresqlRunnerStatements {
   constructor(private readonly runnerSql: RunnerSql) {}
@@ -46,12 +48,7 @@ export class PostgresqlRunnerStatements {
     const text = row?.[0] as string | null | undefined;
     if (!text) return [];
     const claimed = JSON.parse(text) as ClaimedRow[];
-    const jobs: ClaimedJob[] = new Array(claimed.length);
-    for (let i = 0; i < claimed.length; i++) {
-      const [id, type, payload, attempts, maxAttempts, createdAt, traceContext] = claimed[i];
-      jobs[i] = { id, type, payload, attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext };
-    }
-    return inIdOrder(jobs);
+    return inIdOrder(claimed.map((job) => toClaimedJob(job, job[2])));
   }
 
   async complete(claims: Claim[]): Promise<Set<string>> {

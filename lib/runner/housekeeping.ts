@@ -1,4 +1,4 @@
-import type { IndexUpkeep, JobStore } from '../store/job-store.interface';
+import { INDEX_REBUILDS_OFF, type IndexUpkeep, type JobStore } from '../store/job-store.interface';
 import type { RunnerLog } from './outage-log';
 import { HISTORY_PRUNE_BATCH, HISTORY_PRUNE_MAX_BATCHES, HOUSEKEEPING_INTERVAL_MS, INSTANCE_FORGOTTEN_AFTER_MS } from './runner-tuning';
 
@@ -64,7 +64,7 @@ export class Housekeeping {
       if (error) this.logger.warn(`Rebuilding the bloated index ${index} (${megabytes(bytesBefore)}) failed: ${error}. It is left as it was; the next look tries again.`);
       else this.logger.log(`Rebuilt the bloated index ${index}: ${megabytes(bytesBefore)} -> ${megabytes(bytesAfter)} in ${ms} ms (REINDEX INDEX CONCURRENTLY).`);
     }
-    if (skipped?.startsWith('index rebuilds are off:') && skipped !== this.warned) {
+    if (skipped?.startsWith(INDEX_REBUILDS_OFF) && skipped !== this.warned) {
       this.warned = skipped;
       this.logger.warn(`${skipped.charAt(0).toUpperCase()}${skipped.slice(1)}.`);
     }

@@ -62,6 +62,9 @@ export interface JobAdminStore {
   rebuildBloatedIndexes?(): Promise<IndexUpkeep>;
 }
 
+/** How `IndexUpkeep.skipped` begins when the rebuilds turned themselves off (the runner warns of it once). */
+export const INDEX_REBUILDS_OFF = 'index rebuilds are off:';
+
 /** What one look for bloated indexes did. */
 export interface IndexUpkeep {
   /** The indexes rebuilt (or whose rebuild failed), in the order they were rebuilt. */

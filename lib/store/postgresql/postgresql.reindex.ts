@@ -16,7 +16,7 @@
  *   as it was; the invalid copy it may leave is dropped then, or at the next look if its connection
  *   died; a permission error turns the rebuilds off.
  */
-import type { IndexRebuild, IndexUpkeep } from '../job-store.admin';
+import { INDEX_REBUILDS_OFF, type IndexRebuild, type IndexUpkeep } from '../job-store.admin';
 import type { PgConnectionConfig } from './postgresql.connections';
 
 export interface ReindexSettings {
@@ -118,10 +118,7 @@ export class IndexRebuilder {
   }
 
   private async look(): Promise<IndexUpkeep> {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Client } = require('pg') as typeof import('pg');
-    const client = new Client({ connectionTimeoutMillis: 10_000, ...this.settings.connection, application_name: 'doctor-job-reindex' });
-    client.on('error', () => undefined); // a dropped connection fails the statement under way, which is enough
+    const client = this.newClient(10_000);
     this.client = client;
     try {
       await client.connect();
@@ -164,7 +161,7 @@ export class IndexRebuilder {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if ((error as { code?: string }).code === '42501') {
-        this.disabled = `index rebuilds are off: ${message} (REINDEX needs the owner of the table; pass reindex: false to not try)`;
+        this.disabled = `${INDEX_REBUILDS_OFF} ${message} (REINDEX needs the owner of the table; pass reindex: false to not try)`;
       }
       await this.dropLeftovers(client).catch(() => undefined);
       return { index: index.name, bytesBefore: index.bytes, bytesAfter: index.bytes, ms: Math.round(performance.now() - started), error: message };
@@ -177,14 +174,20 @@ export class IndexRebuilder {
     }
   }
 
+  /** A connection of the rebuilds' own (not connected yet). A dropped one fails the statement under way, which is enough. */
+  private newClient(connectionTimeoutMillis: number): import('pg').Client {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Client } = require('pg') as typeof import('pg');
+    const client = new Client({ connectionTimeoutMillis, ...this.settings.connection, application_name: 'doctor-job-reindex' });
+    client.on('error', () => undefined);
+    return client;
+  }
+
   /** Cancels the statement `client` runs, from a second connection. */
   private async cancel(client: import('pg').Client): Promise<void> {
     const pid = (client as unknown as { processID?: number }).processID;
     if (!pid) return;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Client } = require('pg') as typeof import('pg');
-    const other = new Client({ connectionTimeoutMillis: 5_000, ...this.settings.connection, application_name: 'doctor-job-reindex' });
-    other.on('error', () => undefined);
+    const other = this.newClient(5_000);
     try {
       await other.connect();
       await other.query('SELECT pg_cancel_backend($1::int)', [pid]);

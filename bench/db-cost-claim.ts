@@ -34,6 +34,11 @@ const variants: Record<string, { sql: string; params: (token: string) => unknown
     params: (token) => [BATCH, 60_000, token],
     from: claimRows,
   },
+  'the UPDATE by id (a primary-key lookup per row)': {
+    sql: claimRows.replace('WHERE j.ctid = ANY(ARRAY(', 'WHERE j."id" = ANY(ARRAY(').replace('SELECT d.ctid FROM', 'SELECT d."id" FROM'),
+    params: (token) => [BATCH, 60_000, token, null],
+    from: claimRows,
+  },
   'raw floor claim': {
     sql: RAW_CLAIM_SQL,
     params: (token) => [BATCH, token],

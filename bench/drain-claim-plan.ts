@@ -1,7 +1,7 @@
 /**
  * The claim statement on the database alone, in the forms the drain work compared: Doctor Job's
- * claim as the store sends it (the claimed ids as an array, looked up on the primary key; the batch
- * as one JSON value, or as rows below CLAIM_AS_JSON_FROM jobs), the same UPDATE joined to its subquery (the form before, which the planner
+ * claim as the store sends it (the locked rows' ctids as an array, read by a TID scan; the batch
+ * as one JSON value, or as rows below CLAIM_AS_JSON_FROM jobs), the same UPDATE with the ids as an array (looked up on the primary key, the form before), joined to its subquery (the form before that, which the planner
  * ran as a hash join over a sequential scan of the whole table), and the raw floor's claim. Each
  * round refills the table with BENCH_CLAIM_JOBS (20,000) due jobs, VACUUM ANALYZE, then runs 5
  * claims of BENCH_CLAIM_BATCH (1,000) per form in a transaction that is rolled back; prints the median ms per claim
@@ -18,19 +18,25 @@ const JOBS = Number(process.env.BENCH_CLAIM_JOBS || 20_000);
 const ROUNDS = Number(process.env.BENCH_CLAIM_ROUNDS || 11);
 const BATCH = Number(process.env.BENCH_CLAIM_BATCH || 1_000);
 
-/** claimRows as it was: the UPDATE joined to the locking subquery. */
+/** claimRows as it was two forms ago: the UPDATE joined to the locking subquery. */
 const joined = claimRows
-  .replace('WHERE j."id" = ANY(ARRAY(', 'FROM (')
+  .replace('WHERE j.ctid = ANY(ARRAY(', 'FROM (')
+  .replace('SELECT d.ctid FROM', 'SELECT d."id" FROM')
   .replace(/FOR UPDATE SKIP LOCKED\s*\)\)/, 'FOR UPDATE SKIP LOCKED\n       ) AS due\n       WHERE j."id" = due."id"');
+
+/** claimRows as it was one form ago: the claimed ids as an array, looked up on the primary key. */
+const byId = claimRows.replace('WHERE j.ctid = ANY(ARRAY(', 'WHERE j."id" = ANY(ARRAY(').replace('SELECT d.ctid FROM', 'SELECT d."id" FROM');
 
 const forms: Record<string, { text: string; params: () => unknown[] }> = {
   'claim (array, JSON batch)': { text: claim, params: () => [BATCH, 60_000, randomUUID(), null] },
   'claim rows (array)': { text: claimRows, params: () => [BATCH, 60_000, randomUUID(), null] },
-  'claim rows (joined, before)': { text: joined, params: () => [BATCH, 60_000, randomUUID(), null] },
+  'claim rows (by id)': { text: byId, params: () => [BATCH, 60_000, randomUUID(), null] },
+  'claim rows (joined)': { text: joined, params: () => [BATCH, 60_000, randomUUID(), null] },
   'raw floor claim': { text: RAW_CLAIM_SQL, params: () => [BATCH, randomUUID()] },
 };
 
 async function main(): Promise<void> {
+  if (byId === claimRows) throw new Error('the by-id form could not be rebuilt from claimRows');
   if (joined === claimRows) throw new Error('the joined form could not be rebuilt from claimRows');
   const db = await createDatabase('doctor-job');
   try {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Client } from 'pg';
 import { JobHandler } from 'doctor-job';
 import { createJobStore } from '../../lib/store/create-job-store';
+import { claimRows } from '../../lib/store/postgresql/postgresql.sql';
 import type { JobStore } from '../../lib/store/job-store.interface';
-import { createTestDatabase, eachDialect, type TestDatabase } from '../support/databases';
+import { createTestDatabase, describePostgres, eachDialect, type TestDatabase } from '../support/databases';
 import { startOutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 
@@ -57,5 +59,51 @@ eachDialect('claims and leases, as the app sees them', (dialect) => {
         await app.close();
       }
     });
+  });
+});
+
+// The claim's UPDATE reads the rows its subquery locked by their row address (ctid). A row that
+// another transaction changed and committed after the claim began, and before the claim locked it,
+// is locked at a version the claim's snapshot cannot see: the UPDATE passes over it. What must
+// hold: that job is neither claimed nor lost; it stays due and the next claim takes it. The store's
+// own statement cannot be slowed from outside, so this runs the same text with a pause on the
+// first row, while a second connection commits its change in that pause.
+describePostgres('the PostgreSQL claim and a row changed under it', () => {
+  let db: TestDatabase;
+  let store: JobStore;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgresql');
+    store = createJobStore('postgresql', db.prisma, { notify: false, runnerPool: { connectionString: db.url, max: 2 } });
+  });
+  afterAll(async () => {
+    await store?.close?.();
+    await db?.dispose();
+  });
+
+  it('passes over a row committed between its start and its lock, and the next claim takes it', async () => {
+    const [first, second, third] = await db.prisma.$transaction((tx) => store.insert(tx, [job(), job(), job()]));
+    const paused = claimRows.replace('AND (d."ordering_key" IS NULL', `AND (d."id" <> ${first} OR pg_sleep(0.5) IS NOT NULL) AND (d."ordering_key" IS NULL`);
+    expect(paused).not.toBe(claimRows);
+    const claimer = new Client({ connectionString: db.url });
+    const writer = new Client({ connectionString: db.url });
+    await claimer.connect();
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      const claiming = claimer.query(paused, [3, 60_000, randomUUID(), null]);
+      await sleep(150);
+      // Still due after the change: the claim's re-check of the new version lets it through to the lock.
+      await writer.query('UPDATE "doctor_job" SET "priority" = "priority" WHERE "id" = $1', [first]);
+      await writer.query('COMMIT');
+      const claimed = (await claiming).rows.map((r) => r.id).sort();
+      expect(claimed).toEqual([second, third].sort());
+      const [row] = await db.query<{ attempts: number; locked_until: Date | null }>('SELECT "attempts", "locked_until" FROM "doctor_job" WHERE "id" = $1', first);
+      expect(row).toEqual({ attempts: 0, locked_until: null });
+      const next = await store.claim({ limit: 3, leaseMs: 60_000, token: randomUUID() });
+      expect(next.map((j) => j.id)).toEqual([first]);
+    } finally {
+      await claimer.end();
+      await writer.end();
+    }
   });
 });

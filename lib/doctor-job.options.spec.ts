@@ -39,14 +39,18 @@ describe('resolveOptions', () => {
     );
   });
 
-  it('takes runnerPool as a boolean or { connectionString?, max? }, and names what is wrong', () => {
+  it('takes runnerPool as a boolean or { connectionString?, max?, preparedStatements? }, and names what is wrong', () => {
     expect(resolveOptions({ prisma: PrismaService, runnerPool: { max: 4 } }).runnerPool).toEqual({ max: 4 });
+    expect(resolveOptions({ prisma: PrismaService, runnerPool: { preparedStatements: false } }).runnerPool).toEqual({ preparedStatements: false });
+    expect(() => resolveOptions({ prisma: PrismaService, runnerPool: { preparedStatements: 'no' } as never })).toThrow(
+      '"runnerPool.preparedStatements" must be true or false, got "no"',
+    );
     expect(resolveOptions({ prisma: PrismaService, runnerPool: false }).runnerPool).toBe(false);
     expect(() => resolveOptions({ prisma: PrismaService, runnerPool: 'pg' as never })).toThrow(
-      '"runnerPool" must be true, false or { connectionString?: string, max?: number }, got "pg"',
+      '"runnerPool" must be true, false or { connectionString?: string, max?: number, preparedStatements?: boolean }, got "pg"',
     );
     expect(() => resolveOptions({ prisma: PrismaService, runnerPool: { max: 0, size: 3, connectionString: 5 } as never })).toThrow(
-      /"runnerPool.size" is not an option \(known: connectionString, max\)[\s\S]*"runnerPool.connectionString" must be a string, got 5[\s\S]*"runnerPool.max" must be a positive integer, got 0/,
+      /"runnerPool.size" is not an option \(known: connectionString, max, preparedStatements\)[\s\S]*"runnerPool.connectionString" must be a string, got 5[\s\S]*"runnerPool.max" must be a positive integer, got 0/,
     );
   });
 

@@ -21,6 +21,16 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
+/** The runner's own pg pool (PostgreSQL), see DoctorJobOptions' `runnerPool`. */
+export interface RunnerPoolOptions {
+  /** Where it connects; by default the settings of the Prisma client's @prisma/adapter-pg. */
+  connectionString?: string;
+  /** Connections (default 2). */
+  max?: number;
+  /** Prepare the per-job statements once per connection (default true). */
+  preparedStatements?: boolean;
+}
+
 export interface DoctorJobOptions {
   /**
    * The app's Prisma client: the DI token of its provider (e.g. `PrismaService`), or an instance.
@@ -62,9 +72,13 @@ export interface DoctorJobOptions {
    * `notify`'s; pass `{ connectionString }` when they cannot be. Enqueues always go through your
    * Prisma client and transaction. `false`: everything through the Prisma client. Without the
    * `pg` package (or settings) the runner uses the Prisma client and says so at start-up.
-   * Ignored on SQLite and MariaDB.
+   * Ignored on SQLite and MariaDB. The pool prepares its per-job statements (the claim, the
+   * settling delete, `outbox.send`'s insert) once per connection, which takes their parsing and
+   * planning off every call; behind a pooler that cannot keep prepared statements (PgBouncer in
+   * transaction mode before 1.21, or without `max_prepared_statements`) pass
+   * `preparedStatements: false`.
    */
-  runnerPool?: boolean | { connectionString?: string; max?: number };
+  runnerPool?: boolean | RunnerPoolOptions;
   /**
    * PostgreSQL: the runner rebuilds the job table's indexes when they are far larger than their
    * rows need, with `REINDEX INDEX CONCURRENTLY` (reads and writes go on), one instance at a time.
@@ -106,7 +120,7 @@ export interface ResolvedDoctorJobOptions {
   shutdownTimeoutMs: number;
   autoStart: boolean;
   notify: boolean | { connectionString: string };
-  runnerPool: boolean | { connectionString?: string; max?: number };
+  runnerPool: boolean | RunnerPoolOptions;
   reindex: false | Required<ReindexOptions>;
   logSuccesses: boolean;
 }
@@ -189,12 +203,17 @@ export function resolveOptions(input: DoctorJobOptions): ResolvedDoctorJobOption
   }
   const runnerPool = resolved.runnerPool as unknown;
   if (typeof runnerPool !== 'boolean') {
-    const pool = runnerPool as { connectionString?: unknown; max?: unknown } | null;
+    const pool = runnerPool as { connectionString?: unknown; max?: unknown; preparedStatements?: unknown } | null;
     if (!pool || typeof pool !== 'object' || Array.isArray(pool)) {
-      problems.push(`"runnerPool" must be true, false or { connectionString?: string, max?: number }, got ${describe(runnerPool)}`);
+      problems.push(`"runnerPool" must be true, false or { connectionString?: string, max?: number, preparedStatements?: boolean }, got ${describe(runnerPool)}`);
     } else {
       for (const key of Object.keys(pool)) {
-        if (key !== 'connectionString' && key !== 'max') problems.push(`"runnerPool.${key}" is not an option (known: connectionString, max)`);
+        if (key !== 'connectionString' && key !== 'max' && key !== 'preparedStatements') {
+          problems.push(`"runnerPool.${key}" is not an option (known: connectionString, max, preparedStatements)`);
+        }
+      }
+      if (pool.preparedStatements !== undefined && typeof pool.preparedStatements !== 'boolean') {
+        problems.push(`"runnerPool.preparedStatements" must be true or false, got ${describe(pool.preparedStatements)}`);
       }
       if (pool.connectionString !== undefined && typeof pool.connectionString !== 'string') {
         problems.push(`"runnerPool.connectionString" must be a string, got ${describe(pool.connectionString)}`);

@@ -1,6 +1,6 @@
 export { DoctorJobModule } from './doctor-job.module';
 export type { DoctorJobAsyncOptions, DoctorJobModuleExtras, DoctorJobOptionsFactory } from './doctor-job.module-definition';
-export { DEFAULT_OPTIONS, type BackoffOptions, type Dialect, type DoctorJobOptions, type ReindexOptions } from './doctor-job.options';
+export { DEFAULT_OPTIONS, type BackoffOptions, type Dialect, type DoctorJobOptions, type ReindexOptions, type RunnerPoolOptions } from './doctor-job.options';
 export { DOCTOR_JOB_RUNNER_NAME } from './doctor-job.constants';
 export { JobHandler, type JobHandlerOptions } from './decorators/job-handler.decorator';
 export type { JobContext, TransactionalJobContext } from './handlers/job-context.interface';

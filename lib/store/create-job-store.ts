@@ -4,7 +4,7 @@
  * (from the options, or from the client's @prisma/adapter-pg). Used by the Nest provider and the tests.
  */
 import { RUNNER_POOL_NO_PG, RUNNER_POOL_NO_SETTINGS } from '../doctor-job.messages';
-import { DEFAULT_OPTIONS, type Dialect, type ReindexOptions } from '../doctor-job.options';
+import { DEFAULT_OPTIONS, type Dialect, type ReindexOptions, type RunnerPoolOptions } from '../doctor-job.options';
 import type { JobStore } from './job-store.interface';
 import { MariadbJobStore } from './mariadb/mariadb.store';
 import type { PgConnectionConfig } from './postgresql/postgresql.connections';
@@ -21,7 +21,7 @@ export interface JobStoreOptions {
   /** PostgreSQL: as DoctorJobOptions' `notify` (default true). Decides whether the store can listen, and on which connection. */
   notify?: boolean | { connectionString: string };
   /** PostgreSQL: as DoctorJobOptions' `runnerPool` (default true). */
-  runnerPool?: boolean | { connectionString?: string; max?: number };
+  runnerPool?: boolean | RunnerPoolOptions;
   /** PostgreSQL: as DoctorJobOptions' `reindex` once resolved (default: its defaults). */
   reindex?: false | Required<ReindexOptions>;
   /** Told when the runner pool was asked for but cannot be set up (the store then uses the Prisma client). */
@@ -44,6 +44,7 @@ function postgresqlStore(prisma: PrismaClientLike, options: JobStoreOptions): Po
   const adapter = adapterConnection(prisma);
   const listen = notify === false ? undefined : typeof notify === 'object' ? { connectionString: notify.connectionString } : adapter;
   let pool: (PgConnectionConfig & { max: number }) | undefined;
+  let prepare = true;
   if (runnerPool !== false) {
     const own = typeof runnerPool === 'object' ? runnerPool : {};
     const settings = own.connectionString ? { connectionString: own.connectionString } : adapter;
@@ -53,13 +54,14 @@ function postgresqlStore(prisma: PrismaClientLike, options: JobStoreOptions): Po
       warn(RUNNER_POOL_NO_PG);
     } else {
       pool = { ...settings, max: own.max ?? RUNNER_POOL_SIZE };
+      prepare = own.preparedStatements ?? true;
     }
   }
   // The index rebuilds need a connection of their own: the runner pool's settings, else the listener's.
   const { max: _max, ...poolConnection } = pool ?? { max: 0 };
   const rebuildConnection = pool ? poolConnection : listen && pgInstalled() ? listen : undefined;
   const rebuilds = reindex && rebuildConnection ? { ...reindex, connection: rebuildConnection, holderMaxMs: REINDEX_HOLDER_MAX_MS } : undefined;
-  return new PostgresqlJobStore(prisma, listen, pool, rebuilds);
+  return new PostgresqlJobStore(prisma, listen, pool, rebuilds, prepare);
 }
 
 /**

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobEvents, JobHandler } from 'doctor-job';
+import { createJobStore } from '../../lib/store/create-job-store';
+import type { PostgresqlJobStore } from '../../lib/store/postgresql/postgresql.store';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { newGate } from '../support/gate';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
@@ -146,5 +149,65 @@ describePostgres('the runner pool (PostgreSQL)', () => {
     expect(app.logs.of('warn').join('\n')).toContain("runnerPool: the connection settings of the Prisma client's adapter could not be read");
     await runJobs(20);
     expect(await runnerConnections()).toBe(0);
+  });
+
+  describe('prepared statements', () => {
+    const job = { type: 'count', payload: '{"n":1}', maxAttempts: 3, priority: 0 };
+    /** A store whose pool has one connection, so that pg_prepared_statements (per session) shows what it prepared. */
+    const storeWith = (preparedStatements?: boolean) =>
+      createJobStore('postgresql', db.prisma, { notify: false, runnerPool: { connectionString: db.url, max: 1, ...(preparedStatements === undefined ? {} : { preparedStatements }) } }) as PostgresqlJobStore;
+    const preparedNames = async (store: PostgresqlJobStore) =>
+      (await store.inspect('SELECT "name" FROM pg_prepared_statements ORDER BY "name"', [])).map((row) => row.name);
+    let store: PostgresqlJobStore | undefined;
+    afterEach(async () => {
+      await store?.close();
+      store = undefined;
+      await db.execute('DELETE FROM "doctor_job"');
+    });
+
+    it('are made once per connection for the claim, the settling delete and send, by default', async () => {
+      store = storeWith();
+      const id = await store.send(job);
+      const token = randomUUID();
+      const [claimed] = await store.claim({ limit: 10, leaseMs: 60_000, token });
+      expect(claimed.id).toBe(id);
+      expect(await store.completeUnderLease!([{ id, token }])).toBe(1);
+      const names = await preparedNames(store);
+      expect(names).toEqual(expect.arrayContaining(['doctor_job_claim_rows', 'doctor_job_complete_under_lease', 'doctor_job_insert_1']));
+      // A second round reuses them: the same names, once each.
+      await store.send(job);
+      await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() });
+      expect(await preparedNames(store)).toEqual(names);
+    });
+
+    it('are not made with runnerPool.preparedStatements: false', async () => {
+      store = storeWith(false);
+      const id = await store.send(job);
+      expect((await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id)).toEqual([id]);
+      expect(await preparedNames(store)).toEqual([]);
+    });
+
+    it('survive a change of the table under them: a claim fails at most once, on that connection, and no job is lost', async () => {
+      store = storeWith();
+      await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() }); // prepares the claim
+      // A column the claim returns changes type (a migration while the runner runs).
+      await db.execute('ALTER TABLE "doctor_job" ALTER COLUMN "attempts" TYPE bigint');
+      try {
+        const id = await store.send(job);
+        const errors: unknown[] = [];
+        let claimed: string[] = [];
+        for (let i = 0; i < 3 && claimed.length === 0; i++) {
+          try {
+            claimed = (await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() })).map((j) => j.id);
+          } catch (error) {
+            errors.push(error);
+          }
+        }
+        expect(errors.length).toBeLessThanOrEqual(1);
+        expect(claimed).toEqual([id]);
+      } finally {
+        await db.execute('ALTER TABLE "doctor_job" ALTER COLUMN "attempts" TYPE integer');
+      }
+    });
   });
 });

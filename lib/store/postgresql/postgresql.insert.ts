@@ -4,6 +4,7 @@
  */
 import type { NewJob } from '../job-store.interface';
 import type { TransactionClientLike } from '../prisma-client.interface';
+import { prepared } from './postgresql.connections';
 import * as sql from './postgresql.sql';
 
 /**
@@ -34,5 +35,6 @@ const SINGLE_INSERTS = new Map<number, string>();
 function singleInsert(bits: number): string {
   const shape: sql.SingleInsertShape = { notify: (bits & 1) !== 0 };
   sql.SINGLE_INSERT_OPTIONAL.forEach((name, k) => (shape[name] = (bits & (1 << (k + 1))) !== 0));
-  return sql.insert.single(shape);
+  // Prepared where it runs on the runner's pool (outbox.send); a Prisma transaction ignores the name.
+  return prepared(sql.insert.single(shape), `doctor_job_insert_${bits}`);
 }

@@ -44,15 +44,17 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
    * @param runnerPool settings for a `pg` pool of the store's own that takes the runner's
    *   statements (claim, complete, retry, dead-letter, lease); without them they go through Prisma.
    * @param reindex connection settings and thresholds of the index rebuilds; without them none is done.
+   * @param prepare whether the runner pool prepares its per-job statements (runnerPool.preparedStatements).
    */
   constructor(
     prisma: PrismaClientLike,
     private readonly listenConnection?: PgConnectionConfig,
     runnerPool?: PgConnectionConfig & { max: number },
     reindex?: ReindexSettings,
+    prepare = true,
   ) {
     super(prisma, sql);
-    this.runnerSql = runnerPool ? new PgPoolSql(runnerPool) : new PrismaSql(prisma);
+    this.runnerSql = runnerPool ? new PgPoolSql(runnerPool, prepare) : new PrismaSql(prisma);
     this.runner = new PostgresqlRunnerStatements(this.runnerSql);
     this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, []));
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { claim, claimRows } from '../lib/store/postgresql/postgresql.sql';
+import { claimRowsById } from './claim-forms';
 import { doctorJobMigrationSql } from './common';
 import { RAW_CLAIM_SQL } from './systems/raw';
 import { costBetween, prepareCluster, snapshot, startPrivateCluster } from './db-cost';
@@ -35,7 +36,7 @@ const variants: Record<string, { sql: string; params: (token: string) => unknown
     from: claimRows,
   },
   'the UPDATE by id (a primary-key lookup per row)': {
-    sql: claimRows.replace('WHERE j.ctid = ANY(ARRAY(', 'WHERE j."id" = ANY(ARRAY(').replace('SELECT d.ctid FROM', 'SELECT d."id" FROM'),
+    sql: claimRowsById,
     params: (token) => [BATCH, 60_000, token, null],
     from: claimRows,
   },

@@ -79,7 +79,7 @@ export class PgPoolSql implements RunnerSql {
   ) {}
 
   /** The query config of `sql`: named when it is one of PREPARED. */
-  private config_(text: string, values: unknown[]): import('pg').QueryConfig {
+  private queryOf(text: string, values: unknown[]): import('pg').QueryConfig {
     const name = this.prepare ? PREPARED.get(text) : undefined;
     return name === undefined ? { text, values } : { name, text, values };
   }
@@ -99,15 +99,15 @@ export class PgPoolSql implements RunnerSql {
   }
 
   async rows<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return (await this.get().query(this.config_(sql, params))).rows as T[];
+    return (await this.get().query(this.queryOf(sql, params))).rows as T[];
   }
 
   async arrays(sql: string, params: unknown[]): Promise<unknown[][]> {
-    return (await this.get().query({ ...this.config_(sql, params), rowMode: 'array' })).rows as unknown[][];
+    return (await this.get().query({ ...this.queryOf(sql, params), rowMode: 'array' })).rows as unknown[][];
   }
 
   async count(sql: string, params: unknown[]): Promise<number> {
-    return (await this.get().query(this.config_(sql, params))).rowCount ?? 0;
+    return (await this.get().query(this.queryOf(sql, params))).rowCount ?? 0;
   }
 
   async close(): Promise<void> {

@@ -22,8 +22,9 @@ export const IDS = (param: string) => `(SELECT jsonb_array_elements_text(${param
  * which this statement's snapshot cannot see; the UPDATE skips it, the lock ends with the
  * statement, and the job stays due for the next claim (a short claim is claimed again, see
  * claim-loop.ts). A ctid names a row within one table only: this needs the job table as the
- * migration makes it, not partitioned. Returns id, type, payload (`payload`: as jsonb or as its text), attempts,
- * max_attempts, created_at, trace_context (NULL unless the enqueue was traced). created_at as epoch
+ * migration makes it, not partitioned. Returns id, type, payload (`payload`: as jsonb or as its
+ * text), attempts, max_attempts, created_at, trace_context (NULL unless the enqueue was traced).
+ * created_at as epoch
  * ms through date_part (float8): extract() computes in numeric, which made the claim about 7 %
  * slower on the database.
  */

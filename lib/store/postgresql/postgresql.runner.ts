@@ -50,7 +50,7 @@ export class PostgresqlRunnerStatements {
     // Both forms are prepared on the runner pool's connections (see PREPARED): for a claim that
     // finds one job, parsing and planning were about half its time. (Choosing the rows form after
     // a claim that brought few jobs, to spare a woken runner the JSON form's fixed cost, made the
-    // drain slower: x0.72-0.79 of the raw floor against x0.80-0.86 in alternating runs. Not kept.)
+    // drain slower: x0.72-0.80 of the raw floor against x0.80-0.85 in alternating runs. Not kept.)
     if (limit < CLAIM_AS_JSON_FROM) return inIdOrder((await this.runnerSql.arrays(CLAIM_ROWS, params)).map(fromRow));
     // One row, one column: the batch as a JSON array of [id, type, payload, attempts, max_attempts, created_at (epoch ms), trace_context].
     const [row] = await this.runnerSql.arrays(CLAIM, params);

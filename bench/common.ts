@@ -210,7 +210,8 @@ export type WorkerMessage =
   | { type: 'latency'; samples: number[]; lost: number }
   | { type: 'error'; message: string };
 
-export type OrchestratorMessage = { cmd: 'go' } | { cmd: 'stop' };
+/** `go` of a drain with one worker carries the number of jobs queued: the worker reports the last one at once, not at its next progress tick. */
+export type OrchestratorMessage = { cmd: 'go'; jobs?: number } | { cmd: 'stop' };
 
 /** Runs a bench script's main(): exits with its code, cleans up (workers, databases) on the way out, on a failure and on Ctrl-C. */
 export function runScript(main: () => Promise<number>, cleanup: () => Promise<void>, what: string): void {

@@ -5,11 +5,16 @@
  *
  * drain:   boots the system, says `ready`, starts taking jobs on `go`, reports progress, stops on
  *          `stop` and reports the handled count and the peak RSS (sampled every BENCH_RSS_SAMPLE_MS).
+ *          BENCH_WORKER_PROFILE=DIR: a CPU profile of the drain alone (`go` to `stop`, boot left out)
+ *          written to DIR/<system>-<pid>.cpuprofile (sampling every 100 µs), for Chrome DevTools.
  * latency: boots the system and starts it, then on `go` produces BENCH_LATENCY_RATE jobs/s for
  *          BENCH_LATENCY_SECONDS, one transaction each, noting the time right after each commit;
  *          the handler notes its start time; reports the differences.
  */
 import 'reflect-metadata';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { settings, sleep, wallNow, type OrchestratorMessage, type SystemName, type WorkerMessage } from './common';
 import { loadSystem, type Payload, type Producer } from './systems/types';
@@ -37,11 +42,15 @@ const seen = new Set<number>();
 const startedAt = new Map<number, number>();
 
 let firstAt = 0;
+/** A drain's job count, when the orchestrator gives it: the last job is reported at once. */
+let expected = 0;
+let reportLast: (() => void) | undefined;
 
 function onJob(payload: Payload): void {
   if (firstAt === 0) firstAt = wallNow();
   if (mode === 'latency') startedAt.set(payload.i, performance.now());
   handled++;
+  if (handled === expected) reportLast?.();
   seen.add(payload.i);
 }
 
@@ -63,29 +72,34 @@ async function main(): Promise<void> {
   const next = async (cmd: OrchestratorMessage['cmd']) => {
     for (;;) {
       const idx = commands.findIndex((c) => c.cmd === cmd);
-      if (idx >= 0) return void commands.splice(idx, 1);
+      if (idx >= 0) return commands.splice(idx, 1)[0];
       await new Promise<void>((resolve) => (wake = resolve));
       wake = null;
     }
   };
 
-  await next('go');
+  const go = await next('go');
+  if (go.cmd === 'go' && go.jobs) expected = go.jobs;
   sampling = true;
   peakRss = process.memoryUsage().rss;
   peakHeap = process.memoryUsage().heapUsed;
   const cpu0 = process.cpuUsage();
 
   if (mode === 'drain') {
+    const profile = process.env.BENCH_WORKER_PROFILE ? await startProfile() : undefined;
     await consumer.start();
     let reported = -1;
-    const progress = setInterval(() => {
+    const report = () => {
       if (handled !== reported) {
         reported = handled;
         void send({ type: 'progress', handled, firstAt });
       }
-    }, 25);
+    };
+    reportLast = report;
+    const progress = setInterval(report, 25);
     await next('stop');
     clearInterval(progress);
+    await profile?.();
   } else {
     await produceAtRate(producer!);
     await next('stop');
@@ -99,6 +113,20 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   await send({ type: 'stopped', handled, peakRss, peakHeap, baseRss, duplicates: handled - seen.size, cpuMs });
   process.disconnect();
+}
+
+/** Starts the V8 profiler; the function returned stops it and writes the profile to BENCH_WORKER_PROFILE. */
+async function startProfile(): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(process.env.BENCH_WORKER_PROFILE!, `${system}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 async function produceAtRate(producer: Producer): Promise<void> {

@@ -41,6 +41,10 @@ export interface ExecutorCallbacks {
  * outcome on. Jobs with nothing to check or race pay for no extra promise.
  */
 export class JobExecutor {
+  /** The claim whose jobs run now, and whether they are traced: the tracer provider is looked up once per claim. */
+  private claimToken: string | undefined;
+  private traced = false;
+
   constructor(
     private readonly handlers: { get(type: string): RegisteredHandler | undefined },
     /** How long after failed attempt `attempt` the job is due again. */
@@ -58,7 +62,11 @@ export class JobExecutor {
   run(job: ClaimedJob, token: string, leaseFrom: number): void {
     const entry = new RunningJob(job, token, leaseFrom);
     this.slots.occupy(entry);
-    entry.span = this.tracing.process(job);
+    if (token !== this.claimToken) {
+      this.claimToken = token;
+      this.traced = this.tracing.processing?.() ?? true;
+    }
+    if (this.traced) entry.span = this.tracing.process(job);
     const handler = this.handlers.get(job.type);
     if (job.attempt > job.maxAttempts) return void this.settleFailure(entry, { message: LEASE_EXPIRED_ON_LAST_ATTEMPT(job.maxAttempts) }, undefined, undefined, undefined, 'lease-expired');
     if (!handler) return void this.settleFailure(entry, { message: NO_HANDLER_AT_RUN(job.type) }, undefined, undefined, undefined, 'no-handler');

@@ -12,6 +12,7 @@ export type { AbandonReason, JobTracing, ProcessSpan, SendSpan } from './tracing
 export const NO_TRACING: JobTracing = {
   send: () => undefined,
   process: () => undefined,
+  processing: () => false,
   headers: () => undefined,
 };
 

@@ -95,6 +95,10 @@ export class OtelJobTracing implements JobTracing {
     return new OtelSendSpan(api, span, parent);
   }
 
+  processing(): boolean {
+    return this.tracer() !== undefined;
+  }
+
   process(job: ClaimedJob): ProcessSpan | undefined {
     const tracer = this.tracer();
     if (!tracer) return undefined;

@@ -40,6 +40,11 @@ export interface JobTracing {
   /** The span of one attempt of a claimed job, started now; undefined when not tracing. */
   process(job: ClaimedJob): ProcessSpan | undefined;
   /**
+   * Whether process() would make spans now. The runner asks once per claim, not once per job, and
+   * calls process() for that claim's jobs only when true (absent: always calls it).
+   */
+  processing?(): boolean;
+  /**
    * The trace headers of the active span (W3C `traceparent`, `tracestate`, and whatever the app's
    * propagator adds), for messages a relay publishes; undefined outside a span or when not tracing.
    */

@@ -17,6 +17,12 @@ interface Recorded {
 class RecordingTracing implements JobTracing {
   readonly attempts: Recorded[] = [];
   inside = false;
+  /** What processing() answers (undefined: the method is absent), and how often it was asked. */
+  on: boolean | undefined = undefined;
+  asked = 0;
+  get processing(): (() => boolean) | undefined {
+    return this.on === undefined ? undefined : () => (this.asked++, this.on!);
+  }
   send = () => undefined;
   headers = () => undefined;
   process(job: ClaimedJob): ProcessSpan {
@@ -121,5 +127,22 @@ describe('the runner and the tracing interface', () => {
     finish(); // the real span ignores what comes after its end (lib/tracing/otel-tracing.spec.ts)
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(h.tracing.attempts[0].calls.every((call) => call === 'abandoned relinquished')).toBe(true);
+  });
+
+  it('asks processing() once per claim, not per job: spans only for the claims made while it says yes', async () => {
+    const h = harness({ work: { invoke: async () => undefined } }, { batchSize: 20, concurrency: 20 });
+    h.tracing.on = false;
+    for (let i = 0; i < 5; i++) await h.enqueue('work');
+    h.runner.start();
+    await until('first claim settled', () => h.store.rows().length === 0);
+    expect(h.tracing.attempts).toHaveLength(0);
+    const askedForOneClaim = h.tracing.asked;
+    expect(askedForOneClaim).toBe(1);
+    h.tracing.on = true; // a tracer provider registered between two claims
+    for (let i = 0; i < 3; i++) await h.enqueue('work');
+    await h.runner.poll();
+    await until('second claim settled', () => h.store.rows().length === 0);
+    expect(h.tracing.attempts.map((a) => a.calls)).toEqual([['succeeded'], ['succeeded'], ['succeeded']]);
+    expect(h.tracing.asked).toBe(2);
   });
 });

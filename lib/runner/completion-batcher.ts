@@ -46,33 +46,6 @@ export class CompletionBatcher {
     if (this.deletesInFlight > 0) this.emptyClaimDuringDelete = true;
   }
 
-  /**
-   * The successes queued so far, for a claim that deletes them in its own statement (the store's
-   * claimAfterSettling): all of them when every lease is young (see flush), else none (they keep
-   * waiting for flush, whose statement reports claim by claim). The caller reports the outcome
-   * with settledByClaim or claimFailed.
-   */
-  takeForClaim(): RunningJob[] {
-    const batch = this.pending;
-    if (batch.length === 0 || !this.leasesYoungerThan(batch, this.leaseMs * COUNT_ONLY_DELETE_LEASE_SHARE)) return [];
-    this.pending = [];
-    this.deletesInFlight++;
-    return batch;
-  }
-
-  /** A claim deleted `settled` of the successes takeForClaim gave it. */
-  settledByClaim(batch: RunningJob[], settled: number): void {
-    if (batch.length === 0) return;
-    this.outage.answered();
-    this.deleted(batch, undefined, settled);
-  }
-
-  /** The claim that was to delete these successes failed: they are not deleted, and run again once their leases end (at-least-once). */
-  claimFailed(batch: RunningJob[], error: unknown): void {
-    if (batch.length === 0) return;
-    this.notDeleted(batch, error);
-  }
-
   /** Sends the batch queued so far (called on the next turn of the event loop after add()). */
   async flush(): Promise<void> {
     const batch = this.pending;
@@ -92,15 +65,16 @@ export class CompletionBatcher {
       else lost = await store.complete(batch);
       this.outage.answered();
     } catch (error) {
-      this.notDeleted(batch, error);
+      // Not deleted: each job runs again once its lease ends (at-least-once).
+      this.outage.failed(`complete ${batch.length === 1 ? `job ${batch[0].job.id}` : `${batch.length} jobs`}`, error);
+      for (const entry of batch) this.callbacks.closed(entry);
       return;
+    } finally {
+      if (--this.deletesInFlight === 0 && this.emptyClaimDuringDelete) {
+        this.emptyClaimDuringDelete = false;
+        this.callbacks.claimAgain();
+      }
     }
-    this.deleted(batch, lost, deleted);
-  }
-
-  /** A delete of `batch` is done: `lost` the claims that did not hold (complete), else `deleted` how many went (count only). */
-  private deleted(batch: RunningJob[], lost: Set<string> | undefined, deleted: number): void {
-    this.deleteEnded();
     let announce = this.events.has('job.succeeded');
     if (!lost && deleted < batch.length) {
       if (this.leasesYoungerThan(batch, this.leaseMs)) {
@@ -121,21 +95,6 @@ export class CompletionBatcher {
         this.events.emit({ name: 'job.succeeded', id: job.id, type: job.type, attempt: job.attempt, maxAttempts: job.maxAttempts, durationMs: entry.durationMs });
       }
       this.callbacks.closed(entry);
-    }
-  }
-
-  /** The delete of `batch` failed: each job runs again once its lease ends (at-least-once). */
-  private notDeleted(batch: RunningJob[], error: unknown): void {
-    this.outage.failed(`complete ${batch.length === 1 ? `job ${batch[0].job.id}` : `${batch.length} jobs`}`, error);
-    this.deleteEnded();
-    for (const entry of batch) this.callbacks.closed(entry);
-  }
-
-  /** One delete fewer in flight; a claim that came back empty meanwhile is made again. */
-  private deleteEnded(): void {
-    if (--this.deletesInFlight === 0 && this.emptyClaimDuringDelete) {
-      this.emptyClaimDuringDelete = false;
-      this.callbacks.claimAgain();
     }
   }
 

@@ -123,20 +123,14 @@ export class JobExecutor {
   private succeeded(entry: RunningJob): void {
     try {
       entry.durationMs = Date.now() - entry.startedAt;
+      this.vacate(entry);
       if (entry.relinquished && !entry.settledInTransaction) {
-        this.vacate(entry);
         entry.span?.abandoned('relinquished');
         return this.slots.close(entry);
       }
       entry.span?.succeeded();
-      if (entry.settledInTransaction) {
-        this.vacate(entry);
-        return this.committed(entry);
-      }
-      // Queued for its delete before its slot frees: a claim that the freed slot sets off can
-      // delete it in the claim's own statement.
+      if (entry.settledInTransaction) return this.committed(entry);
       this.callbacks.succeeded(entry);
-      this.vacate(entry);
     } catch (error) {
       this.unexpected(entry, error);
     }

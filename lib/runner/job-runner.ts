@@ -4,7 +4,7 @@ import type { ResolvedDoctorJobOptions } from '../doctor-job.options';
 import type { JobEvents } from '../events/job-events';
 import type { RegisteredHandler } from '../handlers/job-handler.registry';
 import { claimToken, newInstanceKey } from '../store/claim-token';
-import type { ClaimedJob, JobStore } from '../store/job-store.interface';
+import type { JobStore } from '../store/job-store.interface';
 import type { TransactionClientLike } from '../store/prisma-client.interface';
 import { jobTracing, type JobTracing } from '../tracing/job-tracing';
 import { backoffDelay } from './backoff';
@@ -98,26 +98,8 @@ export class JobRunner {
     // Paused types are read once per poll interval, not per claim: the claim statement stays as it is.
     this.paused = new PausedTypes(store, pausedTypesMaxAgeMs(settings.pollIntervalMs), now);
     this.housekeeping = new Housekeeping(store, { key: this.instanceKey, name: this.instance }, now, logger);
-    const claim = (limit: number, token: string, paused: string[]): Promise<ClaimedJob[]> => {
-      const params = { limit, leaseMs, token, excludeTypes: excluded(this.slots.saturatedTypes(), paused) };
-      // Successes waiting for their batched delete go with the claim, in its statement, where the
-      // store can (PostgreSQL): one statement per batch instead of two.
-      const settle = store.claimAfterSettling ? this.completions.takeForClaim() : [];
-      if (settle.length === 0) return store.claim(params);
-      return store.claimAfterSettling!(params, settle).then(
-        ({ jobs, settled }) => {
-          this.completions.settledByClaim(settle, settled);
-          // The claim saw the settled jobs still queued, so a job behind one of them on its
-          // ordering key was not due to it: a short claim is followed by another.
-          if (jobs.length < limit) void this.claims.poll();
-          return jobs;
-        },
-        (error: unknown) => {
-          this.completions.claimFailed(settle, error);
-          throw error;
-        },
-      );
-    };
+    const claim = (limit: number, token: string, paused: string[]) =>
+      store.claim({ limit, leaseMs, token, excludeTypes: excluded(this.slots.saturatedTypes(), paused) });
     this.claims = new ClaimLoop(settings, this.slots, {
       claim: (limit, token) =>
         this.outage.run('claim jobs', () => {

@@ -156,14 +156,6 @@ export interface JobStore extends JobAdminStore {
    */
   completeUnderLease?(claims: Claim[]): Promise<number>;
   /**
-   * A claim that first deletes `settle` (successes whose leases are live, as completeUnderLease
-   * takes them) in the same statement, so a batch costs one statement instead of two. Returns the
-   * claimed jobs (as `claim`) and how many of `settle` it deleted. A job behind a settled one on its
-   * ordering key may not be claimed by this statement (it sees the settled job still queued).
-   * Optional: without it the runner deletes successes on their own.
-   */
-  claimAfterSettling?(params: ClaimParams, settle: Claim[]): Promise<{ jobs: ClaimedJob[]; settled: number }>;
-  /**
    * Deletes one finished job inside `tx`, the transaction a `transaction: true` handler ran in,
    * fenced by its claim token: false when the claim no longer holds (the caller then rolls the
    * transaction back, so none of the handler's writes commit).

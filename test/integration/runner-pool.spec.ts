@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { JobEvents, JobHandler } from 'doctor-job';
 import { createJobStore } from '../../lib/store/create-job-store';
-import { PostgresqlJobStore } from '../../lib/store/postgresql/postgresql.store';
+import type { PostgresqlJobStore } from '../../lib/store/postgresql/postgresql.store';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { newGate } from '../support/gate';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
@@ -115,62 +115,6 @@ describePostgres('the runner pool (PostgreSQL)', () => {
       await waitFor('the warning', () => app!.logs.of('warn').some((m) => m.includes(`Job ${ids[0]} (gated): complete skipped, its claim no longer holds`)));
       expect(succeeded).toEqual([ids[1]]);
       expect(app.logs.of('warn').filter((m) => m.includes('were no longer in the queue'))).toHaveLength(0);
-    });
-  });
-
-  describe('successes deleted by the next claim (one statement per batch)', () => {
-    it('with the default batch size and concurrency, the claims delete the batches before them; every job runs once and leaves the queue', async () => {
-      const claimAfterSettling = jest.spyOn(PostgresqlJobStore.prototype, 'claimAfterSettling');
-      const completeUnderLease = jest.spyOn(PostgresqlJobStore.prototype, 'completeUnderLease');
-      try {
-        app = await startOutboxApp(db, [Handled], { batchSize: 20, concurrency: 10 });
-        await runJobs(200);
-        const byClaims = (await Promise.all(claimAfterSettling.mock.results.map((r) => r.value as Promise<{ settled: number }>))).reduce((sum, r) => sum + r.settled, 0);
-        const byDeletes = completeUnderLease.mock.calls.reduce((sum, [claims]) => sum + claims.length, 0);
-        expect(byClaims + byDeletes).toBe(200);
-        // 20 batches of 10: all but the last are deleted by the claim after them (a claim can
-        // run before a whole batch is done, so a few more go by their own delete).
-        expect(byClaims).toBeGreaterThanOrEqual(150);
-      } finally {
-        claimAfterSettling.mockRestore();
-        completeUnderLease.mockRestore();
-      }
-    });
-
-    it('a job behind a settled one on its ordering key runs right after it, not at the next poll', async () => {
-      app = await startOutboxApp(db, [Handled], { pollIntervalMs: 60_000 });
-      const handled = app.module.get(Handled);
-      await app.outbox.transaction((tx) =>
-        app!.outbox.enqueueMany(tx, Array.from({ length: 5 }, (_, n) => ({ type: 'count', payload: { n }, orderingKey: 'one-key' }))),
-      );
-      await waitFor('five jobs of one key handled (the poll interval is a minute)', () => handled.seen.length === 5);
-      expect(handled.seen).toEqual([0, 1, 2, 3, 4]);
-    });
-
-    it('the statement: claims what is due, deletes only what the given tokens still hold', async () => {
-      const store = createJobStore('postgresql', db.prisma, { notify: false, runnerPool: { connectionString: db.url, max: 1 } }) as PostgresqlJobStore;
-      try {
-        const job = { type: 'count', payload: '{"n":1}', maxAttempts: 3, priority: 0 };
-        const first = [await store.send(job), await store.send(job)];
-        const token = randomUUID();
-        expect((await store.claim({ limit: 2, leaseMs: 60_000, token })).map((j) => j.id)).toEqual(first);
-        // Another claim took the second job meanwhile (its lease ran out): the delete is fenced by the tokens.
-        await db.execute('UPDATE "doctor_job" SET "claim_token" = $1::uuid WHERE "id" = $2::bigint', randomUUID(), first[1]);
-        const next = [await store.send(job), await store.send(job)];
-        const { jobs, settled } = await store.claimAfterSettling({ limit: 10, leaseMs: 60_000, token: randomUUID() }, [
-          { id: first[0], token },
-          { id: first[1], token },
-        ]);
-        expect(settled).toBe(1);
-        expect(jobs.map((j) => j.id)).toEqual(next);
-        const left = await db.query<{ id: string }>('SELECT "id"::text AS "id" FROM "doctor_job" ORDER BY "id"');
-        expect(left.map((r) => r.id)).toEqual([first[1], ...next]);
-        // Nothing due and nothing to settle: an empty claim, one row all the same.
-        expect(await store.claimAfterSettling({ limit: 10, leaseMs: 60_000, token: randomUUID() }, [{ id: first[0], token }])).toEqual({ jobs: [], settled: 0 });
-      } finally {
-        await store.close();
-        await db.execute('DELETE FROM "doctor_job"');
-      }
     });
   });
 

@@ -124,13 +124,8 @@ export class MemoryJobStore implements JobStore {
   private readonly failures = new Map<JobStoreMethod, Error[]>();
   private readonly holds = new Map<JobStoreMethod, HoldController>();
 
-  /**
-   * `claimAfterSettling`: whether the store has the claim that deletes earlier successes in its
-   * own statement (PostgreSQL's); off by default, so the runner deletes successes on their own.
-   */
-  constructor(options: { clock?: ManualClock; claimAfterSettling?: boolean } = {}) {
+  constructor(options: { clock?: ManualClock } = {}) {
     this.clock = options.clock ?? new ManualClock();
-    if (!options.claimAfterSettling) this.claimAfterSettling = undefined;
   }
 
   // ---- test hooks ----
@@ -243,34 +238,20 @@ export class MemoryJobStore implements JobStore {
 
   /** Due heads by priority desc, runAt, id; stamps token, lease and attempt; returns in id order. */
   claim(params: ClaimParams): Promise<ClaimedJob[]> {
-    return this.run('claim', [params], () => this.claimNow(params));
-  }
-
-  /**
-   * Like PostgreSQL's one statement: the claim is decided on the rows as they were before the
-   * delete (a job behind a settled one on its ordering key is not a head yet), then `settle` is
-   * deleted as completeUnderLease deletes.
-   */
-  claimAfterSettling?(params: ClaimParams, settle: Claim[]): Promise<{ jobs: ClaimedJob[]; settled: number }> {
-    return this.run('claimAfterSettling', [params, settle], () => {
-      const jobs = this.claimNow(params);
-      return { jobs, settled: this.deleteUnderLease(settle) };
+    return this.run('claim', [params], () => {
+      const { limit, leaseMs, token, excludeTypes = [] } = params;
+      const now = this.clock.now();
+      const all = [...this.jobs.values()];
+      const isHead = (job: MemoryJobRow) => job.orderingKey === null || !all.some((o) => o.orderingKey === job.orderingKey && compareIds(o.id, job.id) < 0);
+      const picked = all
+        .filter((job) => isDue(job, now) && !this.rowLocks.has(job.id) && !excludeTypes.includes(job.type) && isHead(job))
+        .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id))
+        .slice(0, Math.max(0, limit));
+      for (const job of picked) Object.assign(job, { lockedUntil: now + leaseMs, attempts: job.attempts + 1, claimToken: token });
+      return picked
+        .sort(byId)
+        .map(({ id, type, payload, attempts, maxAttempts, createdAt, traceContext }) => ({ id, type, payload: structuredClone(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext }));
     });
-  }
-
-  private claimNow(params: ClaimParams): ClaimedJob[] {
-    const { limit, leaseMs, token, excludeTypes = [] } = params;
-    const now = this.clock.now();
-    const all = [...this.jobs.values()];
-    const isHead = (job: MemoryJobRow) => job.orderingKey === null || !all.some((o) => o.orderingKey === job.orderingKey && compareIds(o.id, job.id) < 0);
-    const picked = all
-      .filter((job) => isDue(job, now) && !this.rowLocks.has(job.id) && !excludeTypes.includes(job.type) && isHead(job))
-      .sort((a, b) => b.priority - a.priority || a.runAt - b.runAt || compareIds(a.id, b.id))
-      .slice(0, Math.max(0, limit));
-    for (const job of picked) Object.assign(job, { lockedUntil: now + leaseMs, attempts: job.attempts + 1, claimToken: token });
-    return picked
-      .sort(byId)
-      .map(({ id, type, payload, attempts, maxAttempts, createdAt, traceContext }) => ({ id, type, payload: structuredClone(payload), attempt: attempts, maxAttempts, createdAt: new Date(createdAt), traceContext }));
   }
 
   /** Deletes the jobs each claim still holds; returns the other claims as `${id}:${token}`. */
@@ -295,15 +276,13 @@ export class MemoryJobStore implements JobStore {
 
   /** Like PostgreSQL: deletes the jobs among the ids held by any token of the batch; returns the count. */
   completeUnderLease(claims: Claim[]): Promise<number> {
-    return this.run('completeUnderLease', [claims], () => this.deleteUnderLease(claims));
-  }
-
-  private deleteUnderLease(claims: Claim[]): number {
-    const tokens = new Set(claims.map((claim) => claim.token));
-    return [...new Set(claims.map((claim) => claim.id))].filter((id) => {
-      const token = this.jobs.get(id)?.claimToken;
-      return token != null && tokens.has(token) && this.jobs.delete(id);
-    }).length;
+    return this.run('completeUnderLease', [claims], () => {
+      const tokens = new Set(claims.map((claim) => claim.token));
+      return [...new Set(claims.map((claim) => claim.id))].filter((id) => {
+        const token = this.jobs.get(id)?.claimToken;
+        return token != null && tokens.has(token) && this.jobs.delete(id);
+      }).length;
+    });
   }
 
   /** If the token holds: due again after delayMs, lease dropped, error recorded (attempt kept). */

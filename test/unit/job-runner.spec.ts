@@ -40,7 +40,7 @@ interface Harness {
   runner: JobRunner;
   logs: Logs;
   events: JobEvent[];
-  enqueue(type: string, payload?: unknown, extra?: { delayMs?: number; maxAttempts?: number; orderingKey?: string }): Promise<string>;
+  enqueue(type: string, payload?: unknown, extra?: { delayMs?: number; maxAttempts?: number }): Promise<string>;
 }
 
 /** Every runner a test built: stopped after each test, so a failing test leaves no interval behind. */
@@ -49,12 +49,8 @@ afterEach(async () => {
   for (const runner of runners.splice(0)) await runner.stop();
 });
 
-function harness(
-  handlers: Record<string, Partial<RegisteredHandler> & Pick<RegisteredHandler, 'invoke'>>,
-  settings: Partial<JobRunnerSettings> = {},
-  storeOptions: { claimAfterSettling?: boolean } = {},
-): Harness {
-  const store = new MemoryJobStore(storeOptions);
+function harness(handlers: Record<string, Partial<RegisteredHandler> & Pick<RegisteredHandler, 'invoke'>>, settings: Partial<JobRunnerSettings> = {}): Harness {
+  const store = new MemoryJobStore();
   const registry = new JobHandlerRegistry();
   for (const [type, handler] of Object.entries(handlers)) registry.add({ type, location: `Test.${type}`, ...handler });
   const jobEvents = new JobEvents();
@@ -66,10 +62,8 @@ function harness(
     { store, handlers: registry, events: jobEvents, logger: logs, now: () => store.clock.now() },
   );
   runners.push(runner);
-  const enqueue = async (type: string, payload: unknown = {}, extra: { delayMs?: number; maxAttempts?: number; orderingKey?: string } = {}) => {
-    const [id] = await store.transaction((tx) =>
-      store.insert(tx, [{ type, payload: JSON.stringify(payload), maxAttempts: extra.maxAttempts ?? 3, priority: 0, delayMs: extra.delayMs, orderingKey: extra.orderingKey }]),
-    );
+  const enqueue = async (type: string, payload: unknown = {}, extra: { delayMs?: number; maxAttempts?: number } = {}) => {
+    const [id] = await store.transaction((tx) => store.insert(tx, [{ type, payload: JSON.stringify(payload), maxAttempts: extra.maxAttempts ?? 3, priority: 0, delayMs: extra.delayMs }]));
     return id;
   };
   return { store, runner, logs, events, enqueue };
@@ -277,53 +271,5 @@ describe('JobRunner (in-memory store, manual clock)', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(h.store.rows().find((r) => r.id === hung)).toMatchObject({ attempts: 0, claimToken: null });
     expect(h.events.filter((e) => e.name === 'job.succeeded').map((e) => e.id)).toEqual([passed]);
-  });
-
-  describe('a store whose claim can delete earlier successes in its statement (claimAfterSettling)', () => {
-    const settled = (h: Harness) => h.store.calls.filter((c) => c.method === 'claimAfterSettling').map((c) => (c.args[1] as unknown[]).length);
-
-    it('deletes the successes of each batch with the next claim: no delete of their own while the claims come', async () => {
-      const ran: number[] = [];
-      const h = harness({ work: { invoke: async (payload) => void ran.push((payload as { n: number }).n) } }, { batchSize: 20, concurrency: 5 }, { claimAfterSettling: true });
-      for (let n = 0; n < 40; n++) await h.enqueue('work', { n });
-      h.runner.start();
-      await until('all deleted', () => h.store.rows().length === 0 && h.runner.inFlight === 0);
-      await h.runner.idle();
-      expect([...ran].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, n) => n));
-      // 8 batches of 5: the successes of each of the first 7 went with the claim after them; only
-      // the last batch's, with no claim left to take them, had a delete of their own.
-      expect(settled(h).reduce((a, b) => a + b, 0) + h.store.calls.filter((c) => c.method === 'completeUnderLease').reduce((sum, c) => sum + (c.args[0] as unknown[]).length, 0)).toBe(40);
-      expect(settled(h).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(35);
-      expect(h.events.filter((e) => e.name === 'job.succeeded')).toHaveLength(40);
-    });
-
-    it('a job behind a settled one on its ordering key runs at once: a short claim that settled jobs is followed by another', async () => {
-      const ran: number[] = [];
-      // No poll interval in this harness: only what the runner itself sets off claims.
-      const h = harness({ work: { invoke: async (payload) => void ran.push((payload as { n: number }).n) } }, { batchSize: 20, concurrency: 10 }, { claimAfterSettling: true });
-      for (let n = 0; n < 4; n++) await h.enqueue('work', { n }, { orderingKey: 'k' });
-      h.runner.start();
-      await until('all four ran, in order', () => ran.length === 4);
-      expect(ran).toEqual([0, 1, 2, 3]);
-      expect(settled(h).filter((n) => n > 0).length).toBeGreaterThanOrEqual(3);
-    });
-
-    it('when the claim carrying successes fails, they are not deleted: their jobs run again once the leases end, and the failure is logged', async () => {
-      const ran: string[] = [];
-      const h = harness({ work: { invoke: async (_, ctx: JobContext) => void ran.push(`${ctx.id}#${ctx.attempt}`) } }, { batchSize: 20, concurrency: 2, leaseMs: 30_000 }, { claimAfterSettling: true });
-      for (let n = 0; n < 3; n++) await h.enqueue('work', { n });
-      h.store.failNext('claimAfterSettling', new Error('connection reset'));
-      h.runner.start();
-      await until('two ran, the claim after them failed', () => ran.length === 2 && h.store.calls.some((c) => c.method === 'claimAfterSettling'));
-      await until('nothing open', () => h.runner.inFlight === 0);
-      await h.runner.idle();
-      expect(h.store.rows().filter((r) => r.claimToken !== null)).toHaveLength(2); // still leased, not deleted
-      expect(h.logs.of('warn').concat(h.logs.of('error')).join('\n')).toMatch(/connection reset/);
-      h.store.clock.advance(30_001);
-      await h.runner.poll();
-      await until('all deleted', () => h.store.rows().length === 0 && h.runner.inFlight === 0);
-      expect(ran.filter((r) => r.endsWith('#2'))).toHaveLength(2);
-      expect(ran).toHaveLength(5);
-    });
   });
 });

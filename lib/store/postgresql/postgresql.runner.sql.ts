@@ -63,22 +63,6 @@ export const claim = `WITH claimed AS (${claimUpdate('j."payload"')})
        FROM claimed AS c`;
 
 /**
- * `claim` that first deletes successes of earlier claims, in the same statement: $5 their ids, $6
- * their tokens (array literals, as completeUnderLease takes them, so only for leases known to be
- * live). One statement per batch instead of two (the claim, then the batch's delete), which is what
- * bounds small batches. Both parts see the statement's snapshot: the jobs being deleted are
- * leased, so the claim never takes them; a job waiting behind one of them on its ordering key is
- * left for the next claim (the runner claims again after a short claim that settled jobs).
- * One row: `settled`, how many the delete removed; `jobs`, as `claim`'s (NULL when none was claimed).
- */
-export const claimAfterSettling = `WITH settled AS (
-         DELETE FROM "doctor_job" WHERE "id" = ANY($5::bigint[]) AND "claim_token" = ANY($6::uuid[]) RETURNING 1
-       ), claimed AS (${claimUpdate('j."payload"')})
-       SELECT (SELECT count(*) FROM settled)::int AS "settled",
-              (SELECT json_agg(json_build_array(c."id", c."type", c."payload", c."attempts", c."max_attempts", c."created_at", c."trace_context"))::text
-               FROM claimed AS c) AS "jobs"`;
-
-/**
  * $1 ids, $2 for each id the position of its token in $3 (the batch's tokens), as array literals.
  * `id = ANY(ids)` finds the rows by primary key whatever the planner guesses; the result lists
  * only the claims that did not hold.

@@ -13,17 +13,6 @@ function pgArray(values: Iterable<string | number>): string {
   return `{${[...values].join(',')}}`;
 }
 
-/** The claims' job ids, and their distinct tokens (mostly one or two). */
-function idsAndTokens(claims: Claim[]): { ids: string[]; tokens: Set<string> } {
-  const tokens = new Set<string>();
-  const ids: string[] = new Array(claims.length);
-  for (let i = 0; i < claims.length; i++) {
-    ids[i] = claims[i].id;
-    tokens.add(claims[i].token);
-  }
-  return { ids, tokens };
-}
-
 /** Sorts claimed jobs by id, unless they came in that order (a sort of a batch of 1,000 is not free). */
 function inIdOrder(jobs: ClaimedJob[]): ClaimedJob[] {
   for (let i = 1; i < jobs.length; i++) if (compareIds(jobs[i - 1].id, jobs[i].id) > 0) return jobs.sort((a, b) => compareIds(a.id, b.id));
@@ -50,7 +39,6 @@ const fromRow = (row: unknown[]): ClaimedJob => toClaimedJob(row as ClaimedRow, 
 
 const CLAIM = prepared(sql.claim, 'doctor_job_claim');
 const CLAIM_ROWS = prepared(sql.claimRows, 'doctor_job_claim_rows');
-const CLAIM_AFTER_SETTLING = prepared(sql.claimAfterSettling, 'doctor_job_claim_after_settling');
 const COMPLETE = prepared(sql.complete, 'doctor_job_complete');
 const COMPLETE_UNDER_LEASE = prepared(sql.completeUnderLease, 'doctor_job_complete_under_lease');
 
@@ -70,18 +58,6 @@ export class PostgresqlRunnerStatements {
     if (!text) return [];
     const claimed = JSON.parse(text) as ClaimedRow[];
     return inIdOrder(claimed.map((job) => toClaimedJob(job, job[2])));
-  }
-
-  /** A claim that first deletes `settle` (successes under live leases) in the same statement; see sql.claimAfterSettling. */
-  async claimAfterSettling({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams, settle: Claim[]): Promise<{ jobs: ClaimedJob[]; settled: number }> {
-    const { ids, tokens } = idsAndTokens(settle);
-    const params = [limit, leaseMs, token, excludeTypes.length ? JSON.stringify(excludeTypes) : null, pgArray(ids), pgArray(tokens)];
-    const [row] = await this.runnerSql.arrays(CLAIM_AFTER_SETTLING, params);
-    const settled = Number(row?.[0] ?? 0);
-    const text = row?.[1] as string | null | undefined;
-    if (!text) return { jobs: [], settled };
-    const claimed = JSON.parse(text) as ClaimedRow[];
-    return { jobs: inIdOrder(claimed.map((job) => toClaimedJob(job, job[2]))), settled };
   }
 
   async complete(claims: Claim[]): Promise<Set<string>> {
@@ -106,7 +82,12 @@ export class PostgresqlRunnerStatements {
   async completeUnderLease(claims: Claim[]): Promise<number> {
     if (claims.length === 0) return 0;
     // No per-row result to build and send: about 40 % less database time than complete().
-    const { ids, tokens } = idsAndTokens(claims);
+    const tokens = new Set<string>();
+    const ids: string[] = new Array(claims.length);
+    for (let i = 0; i < claims.length; i++) {
+      ids[i] = claims[i].id;
+      tokens.add(claims[i].token);
+    }
     return this.runnerSql.count(COMPLETE_UNDER_LEASE, [pgArray(ids), pgArray(tokens)]);
   }
 

@@ -150,10 +150,6 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     return this.runner.completeUnderLease(claims);
   }
 
-  claimAfterSettling(params: ClaimParams, settle: Claim[]): Promise<{ jobs: ClaimedJob[]; settled: number }> {
-    return this.runner.claimAfterSettling(params, settle);
-  }
-
   retry(id: string, token: string, delayMs: number, error: JobError): Promise<boolean> {
     return this.runner.retry(id, token, delayMs, error);
   }

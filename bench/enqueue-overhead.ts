@@ -98,8 +98,7 @@ async function main() {
 
     // 16 at once.
     const rates = variants.map(() => [] as number[]);
-    const blocks = BLOCKS;
-    for (let b = 0; b < blocks; b++) {
+    for (let b = 0; b < BLOCKS; b++) {
       for (let k = 0; k < variants.length; k++) {
         const v = b % 2 ? variants.length - 1 - k : k;
         let next = 0;
@@ -134,7 +133,7 @@ async function main() {
     const all = [header, ...rows];
     const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
     const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
-    console.log(`\nenqueue overhead in a Prisma interactive transaction: ${ROUNDS} rounds one at a time (after ${WARM} untimed), ${blocks} blocks of ${BLOCK} per variant ${CONCURRENCY} at once (median block)`);
+    console.log(`\nenqueue overhead in a Prisma interactive transaction: ${ROUNDS} rounds one at a time (after ${WARM} untimed), ${BLOCKS} blocks of ${BLOCK} per variant ${CONCURRENCY} at once (median block)`);
     console.log(line(header));
     console.log(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const r of rows) console.log(line(r));

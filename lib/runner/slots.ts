@@ -43,7 +43,6 @@ export class Slots {
   }
 
   hasRoomFor(type: string): boolean {
-    if (this.limits.size === 0) return true;
     const limit = this.limits.get(type);
     return limit === undefined || (this.runningByType.get(type) ?? 0) < limit;
   }
@@ -59,14 +58,13 @@ export class Slots {
   occupy(entry: RunningJob): void {
     this.running.add(entry);
     const type = entry.job.type;
-    if (this.limits.size > 0 && this.limits.has(type)) this.runningByType.set(type, (this.runningByType.get(type) ?? 0) + 1);
+    if (this.limits.has(type)) this.runningByType.set(type, (this.runningByType.get(type) ?? 0) + 1);
     this.open++;
   }
 
   /** The handler is done: frees its slot. False if it was freed already (or released at shutdown). */
   vacate(entry: RunningJob): boolean {
     if (!this.running.delete(entry)) return false;
-    if (this.limits.size === 0) return true;
     const type = entry.job.type;
     if (!this.limits.has(type)) return true;
     const left = (this.runningByType.get(type) ?? 1) - 1;

@@ -136,8 +136,7 @@ describe('the runner and the tracing interface', () => {
     h.runner.start();
     await until('first claim settled', () => h.store.rows().length === 0);
     expect(h.tracing.attempts).toHaveLength(0);
-    const askedForOneClaim = h.tracing.asked;
-    expect(askedForOneClaim).toBe(1);
+    expect(h.tracing.asked).toBe(1);
     h.tracing.on = true; // a tracer provider registered between two claims
     for (let i = 0; i < 3; i++) await h.enqueue('work');
     await h.runner.poll();

@@ -40,6 +40,12 @@ const variants: Record<string, { sql: string; params: (token: string) => unknown
     params: (token) => [BATCH, 60_000, token, null],
     from: claimRows,
   },
+  'its batch by json_agg (the form before)': {
+    sql: `WITH claimed AS (${claimRows.replace('j."payload"::text AS "payload"', 'j."payload"')})
+       SELECT json_agg(json_build_array(c."id", c."type", c."payload", c."attempts", c."max_attempts", c."created_at", c."trace_context"))::text AS "jobs"
+       FROM claimed AS c`,
+    params: (token) => [BATCH, 60_000, token, null],
+  },
   'raw floor claim': {
     sql: RAW_CLAIM_SQL,
     params: (token) => [BATCH, token],
@@ -74,8 +80,8 @@ async function main(): Promise<void> {
         for (;;) {
           const token = randomUUID();
           const { rows } = await db.query({ text: v.sql, values: v.params(token), rowMode: 'array' });
-          // `claim` answers one row: a JSON array of [id, ...] per job, or NULL when it claimed nothing.
-          const ids = v.sql === claim ? ((JSON.parse(rows[0][0] ?? '[]') as unknown[][]).map((job) => job[0])) : rows.map((r) => r[0]);
+          // `claim` (and the form before) answers one row: a JSON array of [id, ...] per job, or NULL when it claimed nothing.
+          const ids = v.sql.startsWith('WITH claimed') ? ((JSON.parse(rows[0][0] ?? '[]') as unknown[][]).map((job) => job[0])) : rows.map((r) => r[0]);
           if (ids.length === 0) break;
           claimed += ids.length;
           await db.query(`DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[])`, [ids]);

@@ -47,4 +47,38 @@ eachDialect('job ids beyond 2^53 stay exact', (dialect) => {
     expect(replayed).toBe('9007199254740996');
     expect((await store.listJobs({ limit: 10 })).map((j) => j.id)).toEqual([ids[2], replayed]);
   });
+
+  // A claim of many jobs comes back in one value on PostgreSQL (from CLAIM_AS_JSON_FROM jobs, the batch
+  // form), of a few as rows: both must decode every field the same way, whatever the type and payload hold.
+  it.each([5, 500])('a claim of up to %i jobs decodes every field exactly', async (limit) => {
+    await db.execute('DELETE FROM "doctor_job"');
+    const odd = ['plain', 'quote"d', 'back\\slash', 'tab\tnew\nline', 'ünï😀', "it's"];
+    const payloads: unknown[] = ['a string', 42, -1.5e-7, true, null, [1, 'two', { three: 3 }], { nested: { deep: ['x', { y: 'é"\\' }] }, empty: {} }];
+    const jobs = Array.from({ length: 7 * 3 }, (_, i) => ({
+      type: odd[i % odd.length],
+      payload: JSON.stringify(payloads[i % payloads.length]),
+      maxAttempts: 1 + (i % 4),
+      priority: 0,
+      ...(i % 3 === 0 ? { traceContext: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01;state="${i}"` } : {}),
+    }));
+    const before = Date.now();
+    const ids = await db.prisma.$transaction((tx) => store.insert(tx, jobs));
+    const claimed = await store.claim({ limit, leaseMs: 60_000, token: randomUUID() });
+    expect(claimed.map((j) => j.id)).toEqual(ids.slice(0, Math.min(limit, ids.length)));
+    expect(BigInt(claimed[0].id)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
+    claimed.forEach((got, i) => {
+      expect({ ...got, createdAt: undefined }).toEqual({
+        id: ids[i],
+        type: jobs[i].type,
+        payload: payloads[i % payloads.length],
+        attempt: 1,
+        maxAttempts: jobs[i].maxAttempts,
+        createdAt: undefined,
+        traceContext: jobs[i].traceContext ?? null,
+      });
+      expect(got.createdAt).toBeInstanceOf(Date);
+      // The database's clock, not this process's: a generous bound either side.
+      expect(Math.abs(got.createdAt.getTime() - before)).toBeLessThan(60_000);
+    });
+  });
 });

@@ -22,13 +22,12 @@ export const IDS = (param: string) => `(SELECT jsonb_array_elements_text(${param
  * which this statement's snapshot cannot see; the UPDATE skips it, the lock ends with the
  * statement, and the job stays due for the next claim (a short claim is claimed again, see
  * claim-loop.ts). A ctid names a row within one table only: this needs the job table as the
- * migration makes it, not partitioned. Returns id, type, payload (`payload`: as jsonb or as its
- * text), attempts, max_attempts, created_at, trace_context (NULL unless the enqueue was traced).
- * created_at as epoch
- * ms through date_part (float8): extract() computes in numeric, which made the claim about 7 %
- * slower on the database.
+ * migration makes it, not partitioned. `returning`: what it returns of each claimed row (both
+ * forms below: id, type, payload, attempts, max_attempts, created_at, trace_context, NULL unless
+ * the enqueue was traced). created_at as epoch ms through date_part (float8): extract() computes
+ * in numeric, which made the claim about 7 % slower on the database.
  */
-const claimUpdate = (payload: string) => `UPDATE "doctor_job" AS j
+const claimUpdate = (returning: string) => `UPDATE "doctor_job" AS j
        SET "locked_until" = now() + $2::bigint * interval '1 millisecond',
            "attempts" = j."attempts" + 1,
            "claim_token" = $3::uuid
@@ -41,26 +40,32 @@ const claimUpdate = (payload: string) => `UPDATE "doctor_job" AS j
          LIMIT $1::int
          FOR UPDATE SKIP LOCKED
        ))
-       RETURNING j."id"::text AS "id", j."type", ${payload}, j."attempts", j."max_attempts",
-                 date_part('epoch', j."created_at") * 1000 AS "created_at", j."trace_context"`;
+       RETURNING ${returning}`;
 
 /**
  * A small claim: one row per job, in claimUpdate's column order, the payload as JSON text (a
  * top-level string payload arrives intact).
  */
-export const claimRows = claimUpdate('j."payload"::text AS "payload"');
+export const claimRows = claimUpdate(`j."id"::text AS "id", j."type", j."payload"::text AS "payload", j."attempts", j."max_attempts",
+                 date_part('epoch', j."created_at") * 1000 AS "created_at", j."trace_context"`);
 
 /**
  * A large claim: the batch in one row of one column, a JSON array of [id, type, payload, attempts,
  * max_attempts, created_at, trace_context] per job (NULL when nothing was claimed). One value
  * instead of a DataRow message of seven fields per job: the driver's per-row, per-field parsing
  * was the largest part of the worker's CPU per drained job, and one JSON.parse of the batch
- * decodes the payloads with it. Its CTE and aggregate cost the database about 0.08 ms per claim,
- * which only a large batch repays (see CLAIM_AS_JSON_FROM).
+ * decodes the payloads with it. Each row's element is written as text by the UPDATE itself and
+ * the elements joined by string_agg: json_agg(json_build_array(...)) of the same columns cost the
+ * server 0.35-0.4 ms more per claim of 1,000 (bench/db-cost-claim.ts: 3.9-4.1 ms against 3.5-3.7;
+ * the rows form 3.1-3.2). The id is quoted (a bigint can exceed a JS number's integers),
+ * to_json quotes the strings (type, trace context) and writes the float (whose text could be
+ * `Infinity`); jsonb's text is JSON already. Worth it from CLAIM_AS_JSON_FROM jobs.
  */
-export const claim = `WITH claimed AS (${claimUpdate('j."payload"')})
-       SELECT json_agg(json_build_array(c."id", c."type", c."payload", c."attempts", c."max_attempts", c."created_at", c."trace_context"))::text AS "jobs"
-       FROM claimed AS c`;
+export const claim = `WITH claimed AS (${claimUpdate(
+  `'["' || j."id" || '",' || to_json(j."type") || ',' || j."payload" || ',' || j."attempts" || ',' || j."max_attempts" || ',' ||
+                 to_json(date_part('epoch', j."created_at") * 1000) || ',' || COALESCE(to_json(j."trace_context")::text, 'null') || ']' AS "job"`,
+)})
+       SELECT '[' || string_agg(c."job", ',') || ']' AS "jobs" FROM claimed AS c`;
 
 /**
  * $1 ids, $2 for each id the position of its token in $3 (the batch's tokens), as array literals.

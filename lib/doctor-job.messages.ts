@@ -85,6 +85,11 @@ export const SCHEMA_TABLES_MISSING = (tables: string[]) =>
 export const SCHEMA_MIGRATIONS_PENDING = (names: string[]) =>
   `Doctor Job's migration${names.length === 1 ? '' : 's'} ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} not applied to the database: ${MIGRATE_HINT}.`;
 
+export const SCHEMA_JOB_TABLE_PARTITIONED =
+  "Doctor Job's table doctor_job is partitioned. The runner claims jobs by their row address (ctid), which names a row only within one " +
+  'partition, so on a partitioned table a claim could also take jobs of other partitions that it never locked (due or not, held by another ' +
+  'runner or not). Keep doctor_job a plain table, as `npx doctor-job migrate` creates it: finished jobs are deleted, so it stays small.';
+
 export const RUNNER_NOT_STARTED = (problem: string) => `${problem} The runner did not start.`;
 
 export const RUNNER_POOL_NO_SETTINGS =

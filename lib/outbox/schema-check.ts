@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { SqlConnection } from '../cli/connection';
 import { migrationStatus, shippedMigrations } from '../cli/migrations';
 import { existingTables } from '../cli/table-shapes';
-import { SCHEMA_MIGRATIONS_PENDING, SCHEMA_TABLES_MISSING } from '../doctor-job.messages';
+import { SCHEMA_JOB_TABLE_PARTITIONED, SCHEMA_MIGRATIONS_PENDING, SCHEMA_TABLES_MISSING } from '../doctor-job.messages';
 import { JobStoreHost } from '../store/job-store.host';
 
 /**
@@ -14,7 +14,8 @@ import { JobStoreHost } from '../store/job-store.host';
  * A problem is: a table that a shipped migration creates is missing; or, when Doctor Job's
  * migrations are recorded in `_prisma_migrations` (doctor-job migrate, Prisma Migrate), one of
  * them is not applied. (Teams that apply the SQL with a tool of their own have no such record:
- * then only the tables are checked.)
+ * then only the tables are checked.) On PostgreSQL, doctor_job must not be partitioned: the claim
+ * reads the rows it locked by their ctid (postgresql.runner.sql.ts).
  */
 @Injectable()
 export class SchemaCheck {
@@ -48,6 +49,11 @@ export class SchemaCheck {
     const present = await existingTables({ dialect, query } as SqlConnection, tables);
     const missing = tables.filter((table) => !present.includes(table));
     if (missing.length) return SCHEMA_TABLES_MISSING(missing);
+    if (dialect === 'postgresql') {
+      // The table the claim names, as its search_path finds it.
+      const [table] = await query<{ kind: string }>(`SELECT "relkind"::text AS "kind" FROM pg_class WHERE "oid" = to_regclass('"doctor_job"')`);
+      if (table?.kind === 'p') return SCHEMA_JOB_TABLE_PARTITIONED;
+    }
     const status = await migrationStatus({ dialect, query: (sql) => query<Record<string, unknown>>(sql) });
     const recorded = status.migrations.some((entry) => entry.state !== 'pending');
     if (recorded && status.pending.length) return SCHEMA_MIGRATIONS_PENDING(status.pending);

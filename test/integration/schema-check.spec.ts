@@ -66,3 +66,28 @@ describePostgres('start-up schema check: a migration pending [postgresql]', () =
     }
   });
 });
+
+describePostgres('start-up schema check: a partitioned job table [postgresql]', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('postgresql');
+    // doctor_job rebuilt as a hash-partitioned table of the same columns: the claim's ctid would name a row in each partition.
+    await db.execute('ALTER TABLE "doctor_job" RENAME TO "doctor_job_plain"');
+    await db.execute('CREATE TABLE "doctor_job" (LIKE "doctor_job_plain" INCLUDING DEFAULTS, PRIMARY KEY ("id")) PARTITION BY HASH ("id")');
+    await db.execute('CREATE TABLE "doctor_job_p0" PARTITION OF "doctor_job" FOR VALUES WITH (MODULUS 2, REMAINDER 0)');
+    await db.execute('CREATE TABLE "doctor_job_p1" PARTITION OF "doctor_job" FOR VALUES WITH (MODULUS 2, REMAINDER 1)');
+  });
+  afterAll(() => db?.dispose());
+
+  it('keeps the runner off and says why; enqueues still commit, and wait for a runner', async () => {
+    const app = await startOutboxApp(db, [Work]);
+    try {
+      expect(app.runner.isRunning).toBe(false);
+      expect(app.logs.of('error')).toEqual([expect.stringMatching(/^Doctor Job's table doctor_job is partitioned\. .*ctid.* Keep doctor_job a plain table, .*The runner did not start\.$/)]);
+      const id = await app.outbox.transaction((tx) => app.outbox.enqueue(tx, 'schema-work', {}));
+      expect(await db.query('SELECT "id"::text AS "id", "attempts" FROM "doctor_job"')).toEqual([{ id, attempts: 0 }]);
+    } finally {
+      await app.close();
+    }
+  });
+});

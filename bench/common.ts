@@ -50,7 +50,7 @@ export const settings = {
   quick: QUICK,
   adminUrl: process.env.BENCH_DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
   systems: listEnv('BENCH_SYSTEMS', SYSTEMS.join(',')) as SystemName[],
-  workloads: listEnv('BENCH_WORKLOADS', 'overhead,enqueue,drain,latency,memory,scale'),
+  workloads: listEnv('BENCH_WORKLOADS', 'overhead,enqueue,drain,drain-warm,latency,memory,scale'),
   drainJobs: intEnv('BENCH_DRAIN_JOBS', 20_000, 5_000),
   enqueueSingle: intEnv('BENCH_ENQUEUE_JOBS', 2_000, 300),
   bulkSize: intEnv('BENCH_BULK_SIZE', 1_000, 1_000),
@@ -211,7 +211,8 @@ export type WorkerMessage =
   | { type: 'error'; message: string };
 
 /** `go` of a drain with one worker carries the number of jobs queued: the worker reports the last one at once, not at its next progress tick. */
-export type OrchestratorMessage = { cmd: 'go'; jobs?: number } | { cmd: 'stop' };
+/** `warmUp`: an untimed drain; on `stop` the worker builds its consumer again and says `ready` for the timed one, in the same process. */
+export type OrchestratorMessage = { cmd: 'go'; jobs?: number; warmUp?: boolean } | { cmd: 'stop' };
 
 /** Runs a bench script's main(): exits with its code, cleans up (workers, databases) on the way out, on a failure and on Ctrl-C. */
 export function runScript(main: () => Promise<number>, cleanup: () => Promise<void>, what: string): void {

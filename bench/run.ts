@@ -194,30 +194,30 @@ async function fill(producer: Producer, jobs: number, checkpointFirst = true): P
 }
 
 /** Drains `jobs` pre-enqueued jobs with `workers` worker processes; the clock runs from `go` to an empty queue. */
-async function drain(system: SystemName, url: string, producer: Producer, jobs: number, workers: number): Promise<DrainResult> {
+async function drain(system: SystemName, url: string, producer: Producer, jobs: number, workers: number, warm = false): Promise<DrainResult> {
   const queued = await producer.remaining();
   if (queued !== jobs) throw new Error(`${system}: expected ${jobs} queued jobs, found ${queued}`);
   await vacuum(producer);
   const handles = Array.from({ length: workers }, () => spawnWorker(system, url, 'drain'));
   try {
     await Promise.all(handles.map((h) => h.wait('ready', 120_000)));
+    if (warm) {
+      // The same drain untimed, in the same worker processes; then the queue is filled again for the timed one.
+      handles.forEach((h) => h.send({ cmd: 'go', jobs: workers === 1 ? jobs : undefined, warmUp: true }));
+      await drained(system, producer, handles, jobs);
+      handles.forEach((h) => h.send({ cmd: 'stop' }));
+      await Promise.all(handles.map((h) => h.wait('ready', 120_000)));
+      // Every progress message of the warm-up came before `ready`.
+      for (const h of handles) (h.handled = 0), (h.firstAt = 0);
+      await fill(producer, jobs);
+      await vacuum(producer);
+    }
     const counters0 = cost.admin ? await snapshot(cost.admin, dbName(url), WORKER_ROLE) : undefined;
     const xacts0 = await dbTransactions(producer);
-    const timeoutMs = 120_000 + jobs * 10; // at least 100 jobs/s
-    const t0 = performance.now();
     const go = wallNow();
     // One worker is told how many jobs there are, so the end of its drain is not rounded up to its 25 ms progress tick.
     handles.forEach((h) => h.send({ cmd: 'go', jobs: workers === 1 ? jobs : undefined }));
-    const total = () => handles.reduce((sum, h) => sum + h.handled, 0);
-    while (total() < jobs) {
-      if (performance.now() - t0 > timeoutMs) throw new Error(`${system}: drain of ${jobs} jobs not done after ${timeoutMs} ms (${total()} handled)`);
-      for (const h of handles) if (h.child.exitCode !== null) throw new Error(`${system} worker exited during the drain`);
-      await sleep(5);
-    }
-    while ((await producer.remaining()) > 0) {
-      if (performance.now() - t0 > timeoutMs) throw new Error(`${system}: queue not empty after ${timeoutMs} ms`);
-      await sleep(5);
-    }
+    await drained(system, producer, handles, jobs);
     const end = wallNow();
     const first = Math.min(...handles.map((h) => h.firstAt).filter((t) => t > 0));
     const seconds = (end - first) / 1000;
@@ -253,19 +253,35 @@ async function drain(system: SystemName, url: string, producer: Producer, jobs: 
   }
 }
 
+/** Resolves once the workers have handled `jobs` jobs and the queue is empty. */
+async function drained(system: SystemName, producer: Producer, handles: WorkerHandle[], jobs: number): Promise<void> {
+  const t0 = performance.now();
+  const timeoutMs = 120_000 + jobs * 10; // at least 100 jobs/s
+  const total = () => handles.reduce((sum, h) => sum + h.handled, 0);
+  while (total() < jobs) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${system}: drain of ${jobs} jobs not done after ${timeoutMs} ms (${total()} handled)`);
+    for (const h of handles) if (h.child.exitCode !== null) throw new Error(`${system} worker exited during the drain`);
+    await sleep(5);
+  }
+  while ((await producer.remaining()) > 0) {
+    if (performance.now() - t0 > timeoutMs) throw new Error(`${system}: queue not empty after ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
 /**
  * Repeats a drain `settings.repeats` times (refilling the queue in between) and returns the run
  * with the median rate, with the rates of all runs: one drain of 20,000 jobs lasts about half a
  * second, so a single run on a shared 2-core machine says little.
  */
-async function repeatedDrain(system: SystemName, url: string, producer: Producer, jobs: number, workers: number): Promise<DrainResult> {
+async function repeatedDrain(system: SystemName, url: string, producer: Producer, jobs: number, workers: number, warm = false): Promise<DrainResult> {
   const results: DrainResult[] = [];
   for (let k = 0; k < settings.repeats; k++) {
     if ((await producer.remaining()) !== jobs) {
       await producer.clear();
       await fill(producer, jobs);
     }
-    results.push(await drain(system, url, producer, jobs, workers));
+    results.push(await drain(system, url, producer, jobs, workers, warm));
   }
   const median = [...results].sort((a, b) => a.jobsPerSec - b.jobsPerSec)[Math.floor((results.length - 1) / 2)];
   return { ...median, runs: results.map((r) => r.jobsPerSec) };
@@ -416,6 +432,8 @@ type SystemResult = {
   enqueue?: Awaited<ReturnType<typeof enqueueWorkload>>;
   standalone?: Awaited<ReturnType<typeof standaloneWorkload>>;
   drain?: DrainResult;
+  /** The same drain in a worker process that has drained as many jobs just before (untimed). */
+  drainWarm?: DrainResult;
   latency?: Awaited<ReturnType<typeof latencyWorkload>>[];
   memory?: DrainResult & { fillJobsPerSec: number };
   scale?: DrainResult[];
@@ -457,6 +475,15 @@ async function benchSystem(system: SystemName): Promise<SystemResult> {
       log(`drain: ${settings.drainJobs} jobs, 1 worker process, ${settings.repeats} run(s)`);
       result.drain = await repeatedDrain(system, db.url, producer, settings.drainJobs, 1);
       log(`  ${result.drain.jobsPerSec} jobs/s in ${result.drain.seconds} s, peak RSS ${result.drain.peakRssMb} MB, ${result.drain.dbXactsPerJob} db xacts/job`);
+    }
+    if (want('drain-warm')) {
+      if ((await producer.remaining()) !== settings.drainJobs) {
+        await producer.clear();
+        await fill(producer, settings.drainJobs);
+      }
+      log(`drain, warm process: ${settings.drainJobs} jobs after an untimed drain of as many in the same worker process, ${settings.repeats} run(s)`);
+      result.drainWarm = await repeatedDrain(system, db.url, producer, settings.drainJobs, 1, true);
+      log(`  ${result.drainWarm.jobsPerSec} jobs/s in ${result.drainWarm.seconds} s, worker CPU ${result.drainWarm.workerCpuUsPerJob} µs/job`);
     }
     if (want('latency')) {
       result.latency = [];
@@ -532,6 +559,10 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['  drain DB cost: statements per job', ...cell((r) => r.drain?.dbCost?.statementsPerJob)],
     ['  drain DB cost: statement execution per job (µs)', ...cell((r) => r.drain?.dbCost?.execUsPerJob)],
     ['  drain DB cost: queue tables after (kB / dead tuples)', ...cell((r) => r.drain?.tables && `${r.drain.tables.totalKb} / ${r.drain.tables.deadTuples}`)],
+    [`drain ${settings.drainJobs} jobs, warm process (jobs/s, median run)`, ...cell((r) => r.drainWarm?.jobsPerSec)],
+    ['  drain, warm: jobs/s of each run', ...cell((r) => r.drainWarm?.runs?.join(' '))],
+    ['  drain, warm: worker CPU per job (µs)', ...cell((r) => r.drainWarm?.workerCpuUsPerJob)],
+    ['  drain, warm DB cost: statement execution per job (µs)', ...cell((r) => r.drainWarm?.dbCost?.execUsPerJob)],
     [`enqueue: 1 job per transaction (jobs/s)`, ...cell((r) => r.enqueue?.singleJobsPerSec)],
     ['standalone enqueue: 1 job per call, no transaction (jobs/s)', ...cell((r) => r.standalone?.jobsPerSec)],
     [`  standalone: call → handler start p50/p95/p99 (ms), ${settings.latencyRate}/s`, ...cell((r) => r.standalone && `${r.standalone.latency.p50}/${r.standalone.latency.p95}/${r.standalone.latency.p99}`)],
@@ -574,6 +605,12 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
   if (dj?.drain) {
     for (const peer of ['graphile-worker', 'pg-boss', 'raw'] as SystemName[]) {
       if (rate(peer)) ratios[`drain doctor-job / ${peer}`] = `x${round(dj.drain.jobsPerSec / rate(peer)!, 3)} (${dj.drain.jobsPerSec} vs ${rate(peer)} jobs/s)`;
+    }
+  }
+  const warmRate = (s: SystemName) => results[s]?.drainWarm?.jobsPerSec;
+  if (dj?.drainWarm) {
+    for (const peer of ['graphile-worker', 'pg-boss', 'raw'] as SystemName[]) {
+      if (warmRate(peer)) ratios[`drain, warm process, doctor-job / ${peer}`] = `x${round(dj.drainWarm.jobsPerSec / warmRate(peer)!, 3)} (${dj.drainWarm.jobsPerSec} vs ${warmRate(peer)} jobs/s)`;
     }
   }
   if (dj?.overhead?.available) {

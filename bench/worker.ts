@@ -7,6 +7,8 @@
  *          `stop` and reports the handled count and the peak RSS (sampled every BENCH_RSS_SAMPLE_MS).
  *          BENCH_WORKER_PROFILE=DIR: a CPU profile of the drain alone (`go` to `stop`, boot left out)
  *          written to DIR/<system>-<pid>.cpuprofile (sampling every 100 µs), for Chrome DevTools.
+ *          A `go` with `warmUp` is an untimed drain first: on `stop` the worker builds its consumer
+ *          again, says `ready`, and waits for the timed drain's `go` (the drain-warm workload).
  * latency: boots the system and starts it, then on `go` produces BENCH_LATENCY_RATE jobs/s for
  *          BENCH_LATENCY_SECONDS, one transaction each, noting the time right after each commit;
  *          the handler notes its start time; reports the differences.
@@ -55,7 +57,7 @@ function onJob(payload: Payload): void {
 }
 
 async function main(): Promise<void> {
-  const consumer = await loadSystem(system).makeConsumer(url, variant, onJob);
+  let consumer = await loadSystem(system).makeConsumer(url, variant, onJob);
   let producer: Producer | undefined;
   if (mode === 'latency') {
     producer = await consumer.producer();
@@ -78,15 +80,8 @@ async function main(): Promise<void> {
     }
   };
 
-  const go = await next('go');
-  if (go.cmd === 'go' && go.jobs) expected = go.jobs;
-  sampling = true;
-  peakRss = process.memoryUsage().rss;
-  peakHeap = process.memoryUsage().heapUsed;
-  const cpu0 = process.cpuUsage();
-
-  if (mode === 'drain') {
-    const profile = process.env.BENCH_WORKER_PROFILE ? await startProfile() : undefined;
+  /** Drains until `stop`, reporting progress every 25 ms (and the last job at once, when `expected` is known). */
+  const drainUntilStop = async () => {
     await consumer.start();
     let reported = -1;
     const report = () => {
@@ -99,6 +94,33 @@ async function main(): Promise<void> {
     const progress = setInterval(report, 25);
     await next('stop');
     clearInterval(progress);
+  };
+
+  let go = await next('go');
+  // The drain-warm workload: the same drain untimed first, so that the timed one runs on code this process has run before.
+  // The consumer is then built again (a new app, pools and all), and the counts start over.
+  while (mode === 'drain' && go.cmd === 'go' && go.warmUp) {
+    expected = go.jobs ?? 0;
+    await drainUntilStop();
+    await consumer.stop();
+    handled = 0;
+    firstAt = 0;
+    expected = 0;
+    reportLast = undefined;
+    seen.clear();
+    consumer = await loadSystem(system).makeConsumer(url, variant, onJob);
+    await send({ type: 'ready', rss: process.memoryUsage().rss });
+    go = await next('go');
+  }
+  if (go.cmd === 'go' && go.jobs) expected = go.jobs;
+  sampling = true;
+  peakRss = process.memoryUsage().rss;
+  peakHeap = process.memoryUsage().heapUsed;
+  const cpu0 = process.cpuUsage();
+
+  if (mode === 'drain') {
+    const profile = process.env.BENCH_WORKER_PROFILE ? await startProfile() : undefined;
+    await drainUntilStop();
     await profile?.();
   } else {
     await produceAtRate(producer!);

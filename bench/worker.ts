@@ -7,8 +7,9 @@
  *          `stop` and reports the handled count and the peak RSS (sampled every BENCH_RSS_SAMPLE_MS).
  *          BENCH_WORKER_PROFILE=DIR: a CPU profile of the drain alone (`go` to `stop`, boot left out)
  *          written to DIR/<system>-<pid>.cpuprofile (sampling every 100 µs), for Chrome DevTools.
- *          A `go` with `warmUp` is an untimed drain first: on `stop` the worker builds its consumer
- *          again, says `ready`, and waits for the timed drain's `go` (the drain-warm workload).
+ *          A `go` with `warmUp` is an untimed drain first: on `stop` the worker pauses its consumer
+ *          (or builds it again, for systems that cannot pause), says `ready`, and waits for the
+ *          timed drain's `go` (the drain-warm workload).
  * latency: boots the system and starts it, then on `go` produces BENCH_LATENCY_RATE jobs/s for
  *          BENCH_LATENCY_SECONDS, one transaction each, noting the time right after each commit;
  *          the handler notes its start time; reports the differences.
@@ -98,17 +99,20 @@ async function main(): Promise<void> {
 
   let go = await next('go');
   // The drain-warm workload: the same drain untimed first, so that the timed one runs on code this process has run before.
-  // The consumer is then built again (a new app, pools and all), and the counts start over.
+  // Then the consumer pauses (Doctor Job, raw: the same instances take the timed drain) or is built again (the peers), and the counts start over.
   while (mode === 'drain' && go.cmd === 'go' && go.warmUp) {
     expected = go.jobs ?? 0;
     await drainUntilStop();
-    await consumer.stop();
+    if (consumer.pause) await consumer.pause();
+    else {
+      await consumer.stop();
+      consumer = await loadSystem(system).makeConsumer(url, variant, onJob);
+    }
     handled = 0;
     firstAt = 0;
     expected = 0;
     reportLast = undefined;
     seen.clear();
-    consumer = await loadSystem(system).makeConsumer(url, variant, onJob);
     await send({ type: 'ready', rss: process.memoryUsage().rss });
     go = await next('go');
   }

@@ -113,6 +113,8 @@ export async function makeConsumer(url: string, variant: string, onJob: OnJob): 
   return {
     start: async () => dj.runner.start(),
     stop: () => dj.close(),
+    // The runner stops (claims, heartbeat, LISTEN) and starts again as the same JobRunner, on the same pools.
+    pause: () => dj.runner.stop(),
     producer: () => producerOf(url, dj, false, variant === 'standalone'),
   };
 }

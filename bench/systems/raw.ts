@@ -84,6 +84,10 @@ export async function makeConsumer(url: string, _variant: string, onJob: OnJob):
       await Promise.all(loops);
       await pool.end();
     },
+    pause: async () => {
+      active = false;
+      await Promise.all(loops.splice(0));
+    },
     producer: () => makeProducer(url),
   };
 }

@@ -39,6 +39,12 @@ export interface Consumer {
   /** Starts taking jobs (connected, migrated and booted before, by makeConsumer). */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /**
+   * Stops taking jobs but keeps everything open, so that start() takes them again with the same
+   * instances (the drain-warm workload; without it the worker builds a new consumer, whose new
+   * closures make V8 throw away code it optimised for the old ones).
+   */
+  pause?(): Promise<void>;
   /** Producer for the latency workload, in the same process (Doctor Job: the same app). */
   producer(): Promise<Producer>;
 }

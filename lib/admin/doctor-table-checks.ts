@@ -6,9 +6,17 @@ import type { StoreDiagnostics, TableDiagnostics } from '../store/job-store.inte
 import { ago, bytes, count, percent, unavailableNote } from './doctor-format';
 import { DOCTOR_THRESHOLDS, type DoctorCheck, type Verdict } from './doctor.types';
 
+const JOB_TABLE_PARTITIONED_ADVICE =
+  'the claim reads the rows it locked by their address (ctid), which names a row only within one partition, so on a partitioned table it ' +
+  'could take jobs it never locked. Make doctor_job a plain table again, as `npx doctor-job migrate` creates it: move the rows into a ' +
+  'plain table of the same columns and indexes while the runners are stopped (finished jobs are deleted, so it stays small)';
+
 export function queueTableCheck(diagnostics: StoreDiagnostics, table: TableDiagnostics | undefined): DoctorCheck {
   const title = 'The job table (doctor_job)';
   if (!table) return { id: 'queue-table', title, verdict: 'unknown', summary: `no figures for doctor_job${unavailableNote(diagnostics)}` };
+  if (table.partitioned) {
+    return { id: 'queue-table', title, verdict: 'fail', summary: 'doctor_job is a partitioned table, so the runner does not start', advice: JOB_TABLE_PARTITIONED_ADVICE };
+  }
   const parts = [`${count(table.rows)} rows${diagnostics.dialect === 'sqlite' ? '' : ' (estimate)'}`, `table ${bytes(table.tableBytes)}`, `indexes ${bytes(table.indexBytes)}`];
   if (table.indexes.length) parts.push(table.indexes.map((index) => `${index.name} ${bytes(index.bytes)}`).join(', '));
   const { minBytes, bytesPerRow } = DOCTOR_THRESHOLDS.bloat;

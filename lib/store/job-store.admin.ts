@@ -201,6 +201,8 @@ export interface TableDiagnostics {
   lastVacuum: Date | null;
   lastAutovacuum: Date | null;
   indexes: { name: string; bytes: number | null }[];
+  /** PostgreSQL: the table is partitioned (its sizes are then its partitions', not counted here). */
+  partitioned?: boolean;
 }
 
 /** Something that keeps old row versions from being cleaned up: a transaction, a replication slot, a prepared transaction. */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EnqueueError, JobHandler } from 'doctor-job';
+import { DoctorJobAdminService, EnqueueError, JobHandler } from 'doctor-job';
 import { createTestDatabase, describePostgres, eachDialect, type TestDatabase } from '../support/databases';
 import { startOutboxApp } from '../support/outbox-app';
 
@@ -86,6 +86,13 @@ describePostgres('start-up schema check: a partitioned job table [postgresql]', 
       expect(app.logs.of('error')).toEqual([expect.stringMatching(/^Doctor Job's table doctor_job is partitioned\. .*ctid.* Keep doctor_job a plain table, .*The runner did not start\.$/)]);
       const id = await app.outbox.transaction((tx) => app.outbox.enqueue(tx, 'schema-work', {}));
       expect(await db.query('SELECT "id"::text AS "id", "attempts" FROM "doctor_job"')).toEqual([{ id, attempts: 0 }]);
+      // doctor says the same, and lists the partitioned table once (not its partitions).
+      const report = await app.module.get(DoctorJobAdminService).doctor();
+      expect(report.verdict).toBe('fail');
+      expect(report.checks.find((c) => c.id === 'queue-table')).toMatchObject({ verdict: 'fail', summary: 'doctor_job is a partitioned table, so the runner does not start' });
+      expect(report.diagnostics.tables.map((t) => t.table)).toEqual(expect.arrayContaining(['doctor_job']));
+      expect(report.diagnostics.tables.map((t) => t.table)).not.toEqual(expect.arrayContaining(['doctor_job_p0']));
+      expect(report.diagnostics.tables.map((t) => t.table)).not.toEqual(expect.arrayContaining(['doctor_job_p1']));
     } finally {
       await app.close();
     }

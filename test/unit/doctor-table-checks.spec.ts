@@ -49,3 +49,13 @@ describe('doctor: the job table check judges index bloat (PostgreSQL indexes kee
     expect(check.advice).toContain('VACUUM FULL doctor_job');
   });
 });
+
+describe('doctor: a partitioned job table (PostgreSQL)', () => {
+  it('fails the job table check and says how to make it a plain table again', () => {
+    const table = { ...jobTable(0, 0, 0), rows: null, partitioned: true };
+    const check = queueTableCheck(on('postgresql', table), table);
+    expect(check.verdict).toBe('fail');
+    expect(check.summary).toBe('doctor_job is a partitioned table, so the runner does not start');
+    expect(check.advice).toContain('plain table');
+  });
+});

@@ -104,10 +104,10 @@ const OUR_TABLES = `n."nspname" = current_schema() AND c."relname" LIKE 'doctor\
 export const diagnose = {
   tables: `SELECT c."relname" AS "table", s."n_live_tup" AS "rows", s."n_dead_tup" AS "dead_rows",
          pg_relation_size(c."oid") AS "table_bytes", pg_indexes_size(c."oid") AS "index_bytes",
-         s."last_vacuum", s."last_autovacuum"
+         s."last_vacuum", s."last_autovacuum", c."relkind" = 'p' AS "partitioned"
        FROM pg_class AS c JOIN pg_namespace AS n ON n."oid" = c."relnamespace"
        LEFT JOIN pg_stat_user_tables AS s ON s."relid" = c."oid"
-       WHERE c."relkind" = 'r' AND ${OUR_TABLES} ORDER BY c."relname"`,
+       WHERE c."relkind" IN ('r', 'p') AND NOT c."relispartition" AND ${OUR_TABLES} ORDER BY c."relname"`,
   indexes: `SELECT c."relname" AS "table", i."relname" AS "name", pg_relation_size(i."oid") AS "bytes"
        FROM pg_index AS x JOIN pg_class AS i ON i."oid" = x."indexrelid" JOIN pg_class AS c ON c."oid" = x."indrelid"
        JOIN pg_namespace AS n ON n."oid" = c."relnamespace"

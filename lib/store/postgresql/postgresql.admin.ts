@@ -61,6 +61,7 @@ export abstract class PostgresqlAdminStore extends SqlJobStore {
       lastVacuum: row.last_vacuum ? toDate(row.last_vacuum) : null,
       lastAutovacuum: row.last_autovacuum ? toDate(row.last_autovacuum) : null,
       indexes: (indexes ?? []).filter((index) => index.table === row.table).map((index) => ({ name: String(index.name), bytes: toCount(index.bytes) })),
+      ...(row.partitioned === true ? { partitioned: true } : {}),
     });
     const holders = [
       session?.[0] && toHorizonHolder(session[0], 'transaction'),

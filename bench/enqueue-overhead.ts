@@ -9,7 +9,7 @@
  *   + INSERT…id     + the same INSERT … RETURNING id ($queryRawUnsafe): what returning the job id costs
  *   + INSERT…id, notify  + the same with pg_notify in it: what waking the runners from the transaction costs
  *   + enqueue       + outbox.enqueue(tx, …) (pg_notify in the insert's statement)
- *   + enqueue (ot)  the same inside outbox.transaction (no pg_notify in the transaction; one NOTIFY after the commit)
+ *   + enqueue (ot)  the same inside outbox.transaction (no pg_notify in the transaction; a NOTIFY after the commit, at most one per 5 ms: announcer.ts)
  *
  * One at a time: rounds of one transaction of each variant (rotated order), mean and median
  * time and the process's CPU per transaction. 16 at once: blocks of transactions with 16 in
@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { createDatabase, dropDatabase, mean, percentile, positiveIntEnv } from './common';
 import type { TransactionClientLike } from 'doctor-job';
 import { boot, JOB_TYPE } from './systems/doctor-job';
-import { BUSINESS_INSERT, customer, observerPool } from './systems/types';
+import { BARE_JOB_INSERT, BUSINESS_INSERT, customer, observerPool } from './systems/types';
 import { BUSINESS_TABLE_SQL, doctorJobConfig } from './common';
 
 const ROUNDS = positiveIntEnv('BENCH_OVERHEAD_ROUNDS', 2_000);
@@ -38,7 +38,7 @@ const CONCURRENCY = positiveIntEnv('BENCH_OVERHEAD_CONCURRENCY', 16);
 const BLOCKS = positiveIntEnv('BENCH_OVERHEAD_BLOCKS', 9);
 const WARM = 300;
 
-const BARE_INSERT = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts") VALUES ($1, $2::jsonb, $3::int)`;
+const BARE_INSERT = BARE_JOB_INSERT;
 
 async function main() {
   const db = await createDatabase('doctor-job');

@@ -355,6 +355,7 @@ async function overheadWorkload(producer: Producer) {
   await producer.clear();
   const txPerSecWithout = mean(rates.without);
   const txPerSecWith = mean(rates.with);
+  const besideBareInsert = producer.bareInsertTx ? await besideBare(producer, producer.bareInsertTx.bind(producer)) : undefined;
   return {
     available: true as const,
     how: producer.txEnqueueHow,
@@ -371,6 +372,63 @@ async function overheadWorkload(producer: Producer) {
       /** Throughput lost to the enqueue, as a ratio like `ratio` (time per transaction). */
       ratio: round(txPerSecWithout / txPerSecWith, 3),
     },
+    besideBareInsert,
+  };
+}
+
+/**
+ * The enqueue against a bare INSERT of its row, in the same process and transaction shape
+ * (issue 15 item 2: the time an enqueue adds beyond the insert's own). The sections of two systems
+ * run minutes apart, and the machine's speed drifts by more than the difference; here the two
+ * arms alternate in blocks (ABBA), so that work an arm leaves behind it (Doctor Job's NOTIFY after
+ * the commit) lands in its own block, and each block is compared with its neighbour.
+ */
+/** A difference with its sign: +0.05, -0.01. */
+const signed = (x: number) => (x < 0 ? String(x) : `+${x}`);
+
+async function besideBare(producer: Producer, bare: (i: number) => Promise<void>) {
+  const arms = [(i: number) => producer.businessTx(i, true), bare];
+  const block = 25;
+  const blocks = Math.max(4, Math.round((settings.overheadTx * 2) / block)); // per arm
+  const perTx: number[][] = [[], []];
+  let i = 0;
+  for (let b = 0; b < blocks; b++) {
+    for (const arm of b % 2 ? [1, 0] : [0, 1]) {
+      const t0 = performance.now();
+      for (let k = 0; k < block; k++) await arms[arm](i++);
+      perTx[arm].push((performance.now() - t0) / block);
+    }
+  }
+  await producer.clear();
+  // 16 at once: blocks of overheadTx transactions, 8 per arm, alternating (ABBA), through the same client.
+  const rates: number[][] = [[], []];
+  const count = settings.overheadTx;
+  for (const arm of [0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0]) {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: settings.overheadConcurrency }, async () => {
+        while (next < count) await arms[arm](next++);
+      }),
+    );
+    rates[arm].push(count / ((performance.now() - t0) / 1000));
+  }
+  await producer.clear();
+  const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const ms = (rate: number) => 1000 / rate;
+  return {
+    blocks,
+    block,
+    /** Mean ms per transaction: with the enqueue, with the bare INSERT. */
+    meanMsEnqueue: round(mean(perTx[0]), 3),
+    meanMsBare: round(mean(perTx[1]), 3),
+    /** Median over neighbouring blocks of (enqueue − bare INSERT) ms per transaction. */
+    addedMs: round(median(perTx[0].map((t, b) => t - perTx[1][b])), 3),
+    concurrency: settings.overheadConcurrency,
+    txPerSecEnqueue: Math.round(mean(rates[0])),
+    txPerSecBare: Math.round(mean(rates[1])),
+    /** ms per transaction of throughput, 1000 / rate, enqueue − bare INSERT (block pairs' median). */
+    concurrentAddedMs: round(median(rates[0].map((r, b) => ms(r) - ms(rates[1][b]))), 3),
   };
 }
 
@@ -453,6 +511,8 @@ async function benchSystem(system: SystemName): Promise<SystemResult> {
       if (result.overhead.available) {
         const c = result.overhead.concurrent;
         log(`  ${result.overhead.meanMsWithout} ms → ${result.overhead.meanMsWith} ms (x${result.overhead.ratio})`);
+        const bare = result.overhead.besideBareInsert;
+        if (bare) log(`  beside a bare INSERT: ${signed(bare.addedMs)} ms one at a time, ${signed(bare.concurrentAddedMs)} ms/tx ${bare.concurrency} at once`);
         log(`  ${c.concurrency} at once: ${c.txPerSecWithout} → ${c.txPerSecWith} tx/s (x${c.ratio})`);
       }
     }
@@ -574,6 +634,8 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['overhead: ratio', ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.ratio}` : 'n/a') : undefined))],
     [`overhead: ${settings.overheadConcurrency} at once, tx/s alone → with enqueue`, ...cell((r) => (r.overhead ? (r.overhead.available ? `${r.overhead.concurrent.txPerSecWithout} → ${r.overhead.concurrent.txPerSecWith}` : 'n/a') : undefined))],
     [`  overhead: ${settings.overheadConcurrency} at once, ratio`, ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.concurrent.ratio}` : 'n/a') : undefined))],
+    ['overhead: enqueue − bare INSERT, same process, paired (ms)', ...cell((r) => (r.overhead?.available && r.overhead.besideBareInsert ? signed(r.overhead.besideBareInsert.addedMs) : undefined))],
+    [`  overhead: the same, ${settings.overheadConcurrency} at once (ms/tx)`, ...cell((r) => (r.overhead?.available && r.overhead.besideBareInsert ? signed(r.overhead.besideBareInsert.concurrentAddedMs) : undefined))],
     [`latency p50 (ms), ${settings.latencyRate}/s`, ...cell((r) => lat(r, 'default')?.p50)],
     ['latency p95 (ms)', ...cell((r) => lat(r, 'default')?.p95)],
     ['latency p99 (ms)', ...cell((r) => lat(r, 'default')?.p99)],
@@ -617,6 +679,11 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ratios['enqueue overhead doctor-job (tx+enqueue / tx)'] = `x${dj.overhead.ratio} (${dj.overhead.meanMsWithout} → ${dj.overhead.meanMsWith} ms)`;
     const c = dj.overhead.concurrent;
     ratios[`enqueue overhead doctor-job, ${c.concurrency} at once (tx/s alone / with enqueue)`] = `x${c.ratio} (${c.txPerSecWithout} → ${c.txPerSecWith} tx/s)`;
+    const bare = dj.overhead.besideBareInsert;
+    if (bare) {
+      ratios['enqueue doctor-job − bare INSERT, one at a time (target <= 0.05 ms)'] = `${signed(bare.addedMs)} ms (${bare.meanMsBare} → ${bare.meanMsEnqueue} ms, ${bare.blocks} blocks of ${bare.block} each)`;
+      ratios[`enqueue doctor-job − bare INSERT, ${bare.concurrency} at once (target <= 0.05 ms/tx)`] = `${signed(bare.concurrentAddedMs)} ms/tx (${bare.txPerSecBare} → ${bare.txPerSecEnqueue} tx/s)`;
+    }
   }
   if (dj?.standalone) {
     for (const peer of ['graphile-worker', 'pg-boss'] as SystemName[]) {

@@ -8,7 +8,7 @@ import { DoctorJobModule, JobHandler, OutboxRunner, OutboxService } from 'doctor
 import type { PrismaClient } from '../../generated/postgresql/client';
 import { applyMigrations } from '../../sample/database/migrate';
 import { BUSINESS_TABLE_SQL, doctorJobConfig, ROOT } from '../common';
-import { BUSINESS_INSERT, customer, observerPool, plainPrisma, type Consumer, type OnJob, type Payload, type Producer } from './types';
+import { BARE_JOB_INSERT, BUSINESS_INSERT, customer, observerPool, plainPrisma, type Consumer, type OnJob, type Payload, type Producer } from './types';
 
 export const JOB_TYPE = 'benchNoop';
 let sink: OnJob = () => {};
@@ -86,6 +86,12 @@ async function producerOf(url: string, dj: DoctorJobApp, ownsApp: boolean, stand
       await outbox.transaction(async (tx) => {
         await tx.$executeRawUnsafe(BUSINESS_INSERT, customer(i), i % 10_000);
         if (withJob) await outbox.enqueue(tx, JOB_TYPE, { i });
+      });
+    },
+    bareInsertTx: async (i) => {
+      await outbox.transaction(async (tx) => {
+        await tx.$executeRawUnsafe(BUSINESS_INSERT, customer(i), i % 10_000);
+        await tx.$executeRawUnsafe(BARE_JOB_INSERT, JOB_TYPE, JSON.stringify({ i }), 5);
       });
     },
     txEnqueueHow: 'outbox.enqueue(tx, ...) inside outbox.transaction (= prisma.$transaction)',

@@ -24,6 +24,12 @@ export interface Producer {
   enqueueBulk(from: number, count: number): Promise<void>;
   /** A Prisma interactive transaction with one business insert, plus an enqueue in the same transaction when `withJob`. */
   businessTx(i: number, withJob: boolean): Promise<void>;
+  /**
+   * The same transaction as businessTx(i, true) with a bare INSERT of the job's row (type,
+   * payload, max_attempts) in place of the enqueue call: what the row alone costs, measured beside
+   * the enqueue in the same process (Doctor Job only).
+   */
+  bareInsertTx?(i: number): Promise<void>;
   /** How the enqueue joins the Prisma transaction, or null when it cannot. */
   txEnqueueHow: string | null;
   /** Jobs not yet completed. */
@@ -69,6 +75,8 @@ export function loadSystem(system: SystemName): SystemModule {
 
 export const BUSINESS_INSERT = `INSERT INTO "bench_order" ("customer", "amount_cents") VALUES ($1, $2::int)`;
 export const customer = (i: number) => `customer-${i}`;
+/** A job's row inserted as a bare statement ($1 type, $2 payload JSON, $3 max_attempts): what an enqueue is measured against. */
+export const BARE_JOB_INSERT = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts") VALUES ($1, $2::jsonb, $3::int)`;
 
 /** A pool of the bench's own on the system's database, for counting and clearing. */
 export function observerPool(url: string) {

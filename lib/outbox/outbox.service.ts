@@ -171,9 +171,9 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
    * Runs `fn` in an interactive transaction of the app's Prisma client and returns its result:
    * the data written through `tx` and the jobs enqueued through it commit together or not at all.
    *
-   * On PostgreSQL the runners are woken after the commit (one NOTIFY, shared by commits that
-   * land together) rather than from inside the transaction, whose commit would otherwise wait
-   * for every other notifying commit.
+   * On PostgreSQL the runners are woken after the commit rather than from inside the transaction,
+   * whose commit would otherwise wait for every other notifying commit: this instance's at once,
+   * in-process; the others by a NOTIFY shared by the commits of the same few milliseconds (announcer.ts).
    */
   async transaction<R, Tx extends TransactionClientLike = TransactionClientLike>(
     fn: (tx: Tx) => Promise<R>,

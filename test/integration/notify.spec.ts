@@ -117,6 +117,35 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       expect(await db.countJobs()).toBe(0);
     });
 
+    it('announce() wakes the listener of its own store in-process at once; that store\'s NOTIFY, for the other instances, does not wake it again', async () => {
+      const store = createJobStore('postgresql', db.prisma, { notify: { connectionString: db.url }, runnerPool: { connectionString: db.url, max: 2 } });
+      let woken = 0;
+      const stop = await store.listen(() => woken++, { connected: () => undefined, lost: () => undefined });
+      try {
+        woken = 0; // the wake-up every (re)connection makes
+        store.announce();
+        expect(woken).toBe(1); // at the call, without a round trip
+        await waitFor('the NOTIFY', () => heard.length === 1);
+        expect(heard[0].payload).toMatch(/^[0-9a-f-]{36}$/); // the sender's token
+        await sleep(300);
+        expect(woken).toBe(1); // its own listener heard it and let it pass
+
+        // A NOTIFY from elsewhere (another instance's token, or none) still wakes it.
+        await observer.query(`SELECT pg_notify('doctor_job', 'another-instance')`);
+        await observer.query(`SELECT pg_notify('doctor_job', '')`);
+        await waitFor('woken by the two others', () => woken === 3);
+      } finally {
+        await stop();
+        await store.close();
+      }
+    });
+
+    it('outbox.transaction in the instance whose runner runs: the job is handled at once (woken in-process, its own NOTIFY let pass), with polling an hour apart', async () => {
+      const handled = app.module.get(Handled);
+      await app.outbox.transaction((tx) => app.outbox.enqueue(tx, 'ping', { n: 5 }));
+      await waitFor('job 5 handled', () => handled.at.has(5), 2_000, 2);
+    });
+
     it('outbox.transaction with runnerPool: false: the NOTIFY after the commit goes through the Prisma client', async () => {
       await producer.close();
       producer = await startOutboxApp(db, [Handled], { autoStart: false, runnerPool: false });

@@ -118,52 +118,9 @@ export class PgPoolSql implements RunnerSql {
 }
 
 /**
- * Sends the NOTIFY of announce(): one at a time, and calls that arrive while one is in flight
- * share the next one. If it fails, the runners find the jobs on their next poll.
- */
-export class Announcer {
-  /** Idle, a NOTIFY in flight, or one in flight and another owed. */
-  private state: 'idle' | 'sending' | 'again' = 'idle';
-  private sending?: Promise<void>;
-  private closed = false;
-
-  /** @param notify sends one NOTIFY */
-  constructor(private readonly notify: () => Promise<unknown>) {}
-
-  announce(): void {
-    // After close() a NOTIFY would open the pool again: the other instances poll instead.
-    if (this.closed) return;
-    if (this.state !== 'idle') {
-      this.state = 'again';
-      return;
-    }
-    this.state = 'sending';
-    this.sending = this.send();
-  }
-
-  /** Sends nothing more; resolves when the NOTIFY in flight, if any, is done. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await this.sending;
-  }
-
-  private async send(): Promise<void> {
-    for (;;) {
-      try {
-        await this.notify();
-      } catch {
-        // The database is unreachable or the pool is closed: polling picks the jobs up.
-      }
-      if (this.state !== 'again') break;
-      this.state = 'sending';
-    }
-    this.state = 'idle';
-  }
-}
-
-/**
  * LISTEN (the `listen` statement) on a connection of its own (a pg Client), re-established with
- * backoff when it drops; calls `wake` on every notification and after every (re)connection.
+ * backoff when it drops; calls `wake` on every notification (but those whose payload is `own`:
+ * this process's announcer, which has woken it already) and after every (re)connection.
  * Resolves, once the first attempt is over, to a function that stops listening.
  */
 export async function listenForWakeUps(
@@ -171,6 +128,7 @@ export async function listenForWakeUps(
   listen: string,
   wake: () => void,
   events: ListenerEvents,
+  own?: string,
 ): Promise<() => Promise<void>> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Client } = require('pg') as typeof import('pg');
@@ -188,7 +146,9 @@ export async function listenForWakeUps(
   };
   const connect = async () => {
     const candidate = new Client({ ...connection, application_name: 'doctor-job-listener' });
-    candidate.on('notification', () => wake());
+    candidate.on('notification', (message) => {
+      if (own === undefined || message.payload !== own) wake();
+    });
     candidate.on('error', (error) => reconnect(error));
     candidate.on('end', () => reconnect(new Error('the listener connection ended')));
     try {

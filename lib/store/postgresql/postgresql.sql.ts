@@ -99,8 +99,8 @@ export const insert = {
   existing: `SELECT "id"::text AS "id", "dedup_key" FROM "doctor_job" WHERE "dedup_key" IN (SELECT jsonb_array_elements_text($1::jsonb))`,
 };
 
-/** Wakes every listener. */
-export const announce = `SELECT pg_notify('${CHANNEL}', '')`;
+/** Wakes every listener; $1 the sender's token (its own listener, woken in-process already, skips it). */
+export const announce = `SELECT pg_notify('${CHANNEL}', $1::text)`;
 
 /** Subscribes the listener connection. */
 export const listen = `LISTEN "${CHANNEL}"`;

@@ -4,6 +4,7 @@
  * rest through the app's Prisma client. Wakes runners with NOTIFY (see postgresql.connections.ts).
  * The console's side (jobs by state, bulk dead letters, diagnosis) is PostgresqlAdminStore's, in postgresql.admin.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   PausedType,
   Claim,
@@ -22,9 +23,10 @@ import type {
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
 import { encodeJobs, orderingKeys, sortIds, toDeadLetter, toPausedType, toPendingJob, type Row } from '../rows';
-import { Announcer, listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
+import { listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import { filterParams, PostgresqlAdminStore, sql } from './postgresql.admin';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
+import { Announcer } from './announcer';
 import { insertOne } from './postgresql.insert';
 import { PostgresqlRunnerStatements } from './postgresql.runner';
 
@@ -36,6 +38,8 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   /** The runner's claims, settles and leases on those connections (postgresql.runner.ts). */
   private readonly runner: PostgresqlRunnerStatements;
   private readonly announcer: Announcer;
+  /** The payload of this store's NOTIFYs, by which its own listener knows them (it is woken in-process instead). */
+  private readonly token = randomUUID();
   /** Rebuilds the job table's bloated indexes (see postgresql.reindex.ts); absent when turned off or without pg settings. */
   private readonly rebuilder?: IndexRebuilder;
 
@@ -56,7 +60,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     super(prisma, sql);
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool, prepare) : new PrismaSql(prisma);
     this.runner = new PostgresqlRunnerStatements(this.runnerSql);
-    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, []));
+    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]));
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);
   }
 
@@ -127,8 +131,8 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
 
   /**
    * Wakes the listeners (every instance's runner) after a commit of jobs inserted with
-   * announceAfterCommit: one NOTIFY at a time through the runner's connections; commits that
-   * arrive while one is in flight share the next one.
+   * announceAfterCommit: this process's at once, the others by a NOTIFY through the runner's
+   * connections, spaced (commits that arrive within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
    */
   announce(): void {
     this.announcer.announce();
@@ -186,10 +190,18 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     return rows.length ? String(rows[0].id) : null;
   }
 
-  /** LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops. */
+  /**
+   * LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops;
+   * and this process's announce() calls `wake` directly, without waiting for its NOTIFY.
+   */
   async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
     if (!this.listenConnection) throw new Error('no connection string for the listener');
-    return listenForWakeUps(this.listenConnection, sql.listen, wake, events);
+    const stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token);
+    const stopLocal = this.announcer.wakeLocally(wake);
+    return async () => {
+      stopLocal();
+      await stopListening();
+    };
   }
 
   async listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]> {

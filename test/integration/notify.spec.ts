@@ -117,7 +117,7 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       expect(await db.countJobs()).toBe(0);
     });
 
-    it('announce() wakes the listener of its own store in-process at once; that store\'s NOTIFY, for the other instances, does not wake it again', async () => {
+    it('announce() and send() wake the listener of their own store in-process; that store\'s NOTIFYs, for the other instances, do not wake it again', async () => {
       const store = createJobStore('postgresql', db.prisma, { notify: { connectionString: db.url }, runnerPool: { connectionString: db.url, max: 2 } });
       let woken = 0;
       const stop = await store.listen(() => woken++, { connected: () => undefined, lost: () => undefined });
@@ -126,7 +126,8 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
         store.announce();
         expect(woken).toBe(1); // at the call, without a round trip
         await waitFor('the NOTIFY', () => heard.length === 1);
-        expect(heard[0].payload).toMatch(/^[0-9a-f-]{36}$/); // the sender's token
+        const token = heard[0].payload;
+        expect(token).toMatch(/^[0-9a-f-]{36}$/); // the sender's token
         await sleep(300);
         expect(woken).toBe(1); // its own listener heard it and let it pass
 
@@ -134,6 +135,16 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
         await observer.query(`SELECT pg_notify('doctor_job', 'another-instance')`);
         await observer.query(`SELECT pg_notify('doctor_job', '')`);
         await waitFor('woken by the two others', () => woken === 3);
+
+        // send(): its statement's NOTIFY carries the token too; the store wakes its own listener once it has committed.
+        heard.length = 0;
+        const id = await store.send({ type: 'ping', payload: '{"n":9}', maxAttempts: 3, priority: 0, dedupKey: 'notify-spec-9' });
+        expect(woken).toBe(4);
+        await waitFor('the send NOTIFY', () => heard.length === 1);
+        expect(heard[0].payload).toBe(token);
+        await sleep(300);
+        expect(woken).toBe(4);
+        expect(id).toMatch(/^\d+$/); // committed (the other instance's runner, woken by it, may have run it already)
       } finally {
         await stop();
         await store.close();

@@ -58,8 +58,13 @@ export class Announcer {
     return () => void this.local.delete(wake);
   }
 
-  announce(): void {
+  /** Calls this process's wake-ups only (jobs committed with a NOTIFY of their own: outbox.send). */
+  wakeHere(): void {
     for (const wake of this.local) wake();
+  }
+
+  announce(): void {
+    this.wakeHere();
     // After close() a NOTIFY would open the pool again: the other instances poll instead.
     if (!this.closed) this.owe();
   }

@@ -58,7 +58,7 @@ const SINGLE_INSERT_COLUMNS = {
 } as const satisfies Record<string, readonly [string, string]>;
 export const SINGLE_INSERT_OPTIONAL = Object.keys(SINGLE_INSERT_COLUMNS) as (keyof typeof SINGLE_INSERT_COLUMNS)[];
 /** Which optional columns a single-job insert sends (runAt and delayMs never both), and whether it wakes the runners. */
-export type SingleInsertShape = { -readonly [name in keyof typeof SINGLE_INSERT_COLUMNS]?: boolean } & { notify?: boolean };
+export type SingleInsertShape = { -readonly [name in keyof typeof SINGLE_INSERT_COLUMNS]?: boolean } & { notify?: boolean; notifyFrom?: boolean };
 
 export const insert = {
   /** Any batch, as one JSON array ($1); with pg_notify in the statement (`notify`) or without (`silent`). */
@@ -70,7 +70,8 @@ export const insert = {
    * the key's lock (see `lockKeys`), in the same statement: in autocommit (outbox.send) the
    * statement is the whole transaction, so the lock is held until the job is committed. With a
    * dedup key, a taken key inserts nothing and returns no row. `notify`: pg_notify in the
-   * RETURNING list (once per inserted row; no CTE around the insert to plan and run).
+   * RETURNING list (once per inserted row; no CTE around the insert to plan and run), with the
+   * sender's token as its payload, the last parameter, when `notifyFrom`.
    */
   single: (shape: SingleInsertShape) => {
     const columns = ['"type"', '"payload"', '"max_attempts"'];
@@ -86,7 +87,8 @@ export const insert = {
     const insert = keyParam
       ? `INSERT INTO "doctor_job" (${columns.join(', ')}) SELECT ${values.join(', ')} FROM (SELECT ${KEY_LOCK(`${keyParam}::text`)}) AS key_lock`
       : `INSERT INTO "doctor_job" (${columns.join(', ')}) VALUES (${values.join(', ')})`;
-    return `${insert}${shape.dedupKey ? ' ON CONFLICT ("dedup_key") DO NOTHING' : ''} RETURNING "id"::text AS "id"${shape.notify ? `, ${NOTIFY} IS NULL AS "notified"` : ''}`;
+    const notify = shape.notifyFrom ? `pg_notify('${CHANNEL}', $${values.length + 1}::text)` : NOTIFY;
+    return `${insert}${shape.dedupKey ? ' ON CONFLICT ("dedup_key") DO NOTHING' : ''} RETURNING "id"::text AS "id"${shape.notify ? `, ${notify} IS NULL AS "notified"` : ''}`;
   },
   /**
    * Serialises the producers of an ordering key: a transaction-scoped advisory lock per key ($1, a

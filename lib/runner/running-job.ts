@@ -9,6 +9,8 @@ import type { ProcessSpan } from '../tracing/job-tracing';
 export class RunningJob implements Claim {
   /** The claim is closed: shutdown no longer waits for it. */
   closed = false;
+  /** Its place among Slots' running handlers while its handler runs, else -1 (Slots' bookkeeping). */
+  slot = -1;
   /** When the handler started (Date.now()). */
   startedAt = 0;
   /** Time in the handler, once it succeeded (for the job.succeeded event). */

@@ -5,7 +5,7 @@
  */
 import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, DeadLetterReason, JobError, JobStore, NewJob, PendingJob } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, orderingKeys, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { encodeJobs, inIdOrder, lostClaims, orderingKeys, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
 import { MariadbAdminStore } from './mariadb.admin';
 import { filterParams, mariadbTime, retryOnDeadlock, sql } from './mariadb.common';
 
@@ -54,7 +54,7 @@ export class MariadbJobStore extends MariadbAdminStore implements JobStore {
         const list = due.map((row) => String(row.id));
         await tx.$executeRawUnsafe(sql.claim.stamp(list.length), leaseMs, token, ...list);
         const rows = await tx.$queryRawUnsafe<Row[]>(sql.claim.read, JSON.stringify(list));
-        return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
+        return inIdOrder(rows.map(toClaimedJob));
       });
     });
   }

@@ -4,19 +4,13 @@
  * parameters bound compactly and their rows decoded. PostgresqlJobStore delegates to it.
  */
 import type { Claim, ClaimedJob, ClaimParams, DeadLetterReason, JobError } from '../job-store.interface';
-import { compareIds } from '../rows';
+import { inIdOrder } from '../rows';
 import { prepared, type RunnerSql } from './postgresql.connections';
 import * as sql from './postgresql.runner.sql';
 
 /** A PostgreSQL array literal of ids, positions or uuids (none needs quoting, which pg would do per element). */
 function pgArray(values: Iterable<string | number>): string {
   return `{${[...values].join(',')}}`;
-}
-
-/** Sorts claimed jobs by id, unless they came in that order (a sort of a batch of 1,000 is not free). */
-function inIdOrder(jobs: ClaimedJob[]): ClaimedJob[] {
-  for (let i = 1; i < jobs.length; i++) if (compareIds(jobs[i - 1].id, jobs[i].id) > 0) return jobs.sort((a, b) => compareIds(a.id, b.id));
-  return jobs;
 }
 
 /**

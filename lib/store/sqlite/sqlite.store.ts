@@ -21,7 +21,7 @@ import type {
   StoreDiagnostics,
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
-import { compareIds, encodeJobs, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toPendingJob, type Row } from '../rows';
+import { encodeJobs, inIdOrder, lostClaims, sortIds, toClaimedJob, toCount, toDeadLetter, toPendingJob, type Row } from '../rows';
 import { SqlJobStore } from '../sql-job-store';
 import * as sql from './sqlite.sql';
 
@@ -58,7 +58,7 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
 
   async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {
     const rows = await this.query(sql.claim, leaseMs, token, JSON.stringify(excludeTypes), limit);
-    return rows.map(toClaimedJob).sort((a, b) => compareIds(a.id, b.id));
+    return inIdOrder(rows.map(toClaimedJob));
   }
 
   async complete(claims: Claim[]): Promise<Set<string>> {

@@ -65,9 +65,9 @@ export class JobEvents {
   on<N extends JobEventName>(name: N, listener: (event: Extract<JobEvent, { name: N }>) => void): () => void;
   on(name: '*', listener: Listener): () => void;
   on(name: JobEventName | '*', listener: Listener): () => void {
+    if (!Object.hasOwn(this.counts, name)) throw new Error(`JobEvents.on: no event is named ${JSON.stringify(name)}; the names are ${Object.keys(this.counts).join(', ')}`);
     const entry = { name, listener };
     this.listeners.add(entry);
-    if (!Object.hasOwn(this.counts, name)) throw new Error(`JobEvents.on: no event is named ${JSON.stringify(name)}; the names are ${Object.keys(this.counts).join(', ')}`);
     this.counts[name]++;
     return () => {
       if (this.listeners.delete(entry)) this.counts[name]--;

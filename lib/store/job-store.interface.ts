@@ -194,8 +194,10 @@ export interface JobStore extends JobAdminStore {
   listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]>;
   /**
    * Calls `wake` when jobs may have been enqueued (PostgreSQL: LISTEN on a dedicated connection,
-   * re-established when it drops). Resolves to a function that stops listening. Dialects
-   * without notifications do not implement it; the runner then polls only.
+   * re-established when it drops; and directly, in the async context of this call, from this
+   * store's own announce() and send(), whose NOTIFYs its listener then lets pass). Resolves to a
+   * function that stops listening. Dialects without notifications do not implement it; the
+   * runner then polls only.
    */
   listen?(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>>;
 

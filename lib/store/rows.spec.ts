@@ -24,12 +24,27 @@ describe('inIdOrder', () => {
     expect(inIdOrder(one)).toBe(one);
   });
 
-  it.each([2, 3, 1000, 1024, 1025, 5000])('sorts %i shuffled jobs numerically, every job once', (n) => {
+  it.each([3, 1000, 1024, 1025, 5000])('sorts %i shuffled jobs in the numeric form, every job once', (n) => {
     const ids = Array.from({ length: n }, (_, i) => String(1 + i * 7 + (i % 3)));
     const input = shuffled(jobs(ids), n);
+    expect(input.map((j) => j.id)).not.toEqual(ids); // shuffled indeed
     const sorted = inIdOrder(input);
+    expect(sorted).not.toBe(input); // the numeric form (the text form sorts in place)
     expect(sorted.map((j) => j.id)).toEqual(byText(input).map((j) => j.id));
     expect(new Set(sorted)).toEqual(new Set(input)); // the same objects, none lost or doubled
+  });
+
+  it('sorts two jobs that came the other way round', () => {
+    const [a, b] = jobs(['8', '41']);
+    expect(inIdOrder([b, a])).toEqual([a, b]);
+  });
+
+  it('keeps the numeric form exact just below its limit (ids near 2^43 in a batch of 1,000: x1024 + position stays below 2^53)', () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => String(2 ** 43 - 2002 + i));
+    const input = shuffled(jobs(ids));
+    const sorted = inIdOrder(input);
+    expect(sorted).not.toBe(input); // still the numeric form
+    expect(sorted.map((j) => j.id)).toEqual(ids);
   });
 
   it('sorts ids of different lengths by value, not as text', () => {
@@ -41,6 +56,8 @@ describe('inIdOrder', () => {
     expect(inIdOrder(jobs(big)).map((j) => j.id)).toEqual(['42', '9007199254740992', '9007199254740993', '9007199254740995', '18446744073709551615']);
     const near = Array.from({ length: 1000 }, (_, i) => String(2 ** 43 + i));
     const input = shuffled(jobs(near));
-    expect(inIdOrder(input).map((j) => j.id)).toEqual(near);
+    const sorted = inIdOrder(input);
+    expect(sorted).toBe(input); // the text form, in place
+    expect(sorted.map((j) => j.id)).toEqual(near);
   });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
 import { Client, type Notification } from 'pg';
@@ -6,12 +7,18 @@ import { createTestDatabase, describePostgres, type TestDatabase } from '../supp
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
 
+/** A request's async context, as nestjs-cls or a tracer keeps one. */
+const requestContext = new AsyncLocalStorage<string>();
+
 @Injectable()
 class Handled {
   at = new Map<number, number>();
+  /** The request context each job's handler ran in (undefined: none). */
+  contexts = new Map<number, string | undefined>();
   @JobHandler('ping')
   ping(payload: { n: number }) {
     this.at.set(payload.n, Date.now());
+    this.contexts.set(payload.n, requestContext.getStore());
   }
 }
 
@@ -151,10 +158,16 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       }
     });
 
-    it('outbox.transaction in the instance whose runner runs: the job is handled at once (woken in-process, its own NOTIFY let pass), with polling an hour apart', async () => {
+    it('outbox.transaction and send in the instance whose runner runs: the job is handled at once, with polling an hour apart, outside the committing request\'s async context', async () => {
       const handled = app.module.get(Handled);
-      await app.outbox.transaction((tx) => app.outbox.enqueue(tx, 'ping', { n: 5 }));
+      await requestContext.run('request-5', () => app.outbox.transaction((tx) => app.outbox.enqueue(tx, 'ping', { n: 5 })));
       await waitFor('job 5 handled', () => handled.at.has(5), 2_000, 2);
+      await requestContext.run('request-6', () => app.outbox.send('ping', { n: 6 }));
+      await waitFor('job 6 handled', () => handled.at.has(6), 2_000, 2);
+      // The in-process wake-up started the runner's claim: it must not hand the request's context
+      // (a tenant, an ambient transaction, a trace) to the handlers of the jobs it claims.
+      expect(handled.contexts.get(5)).toBeUndefined();
+      expect(handled.contexts.get(6)).toBeUndefined();
     });
 
     it('outbox.transaction with runnerPool: false: the NOTIFY after the commit goes through the Prisma client', async () => {

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * How PostgreSQL's runners hear of jobs committed by outbox.transaction: a NOTIFY sent after the
  * commit, through the runner's connections, rather than pg_notify inside the app's transaction
@@ -21,11 +23,8 @@ export interface AnnouncerClock {
 
 const SYSTEM_CLOCK: AnnouncerClock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const timer = setTimeout(fn, ms);
-    timer.unref?.();
-    return timer;
-  },
+  // Not unref'd: a process that exits on its own right after a commit still sends the NOTIFY owed (at most 5 ms later).
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
@@ -52,15 +51,27 @@ export class Announcer {
     private readonly clock: AnnouncerClock = SYSTEM_CLOCK,
   ) {}
 
-  /** Registers a wake-up of this process (a runner's) to call on every announce; returns its removal. */
+  /**
+   * Registers a wake-up of this process (a runner's) to call on every announce; returns its
+   * removal. It runs in the async context of this call (the runner's start), not in that of
+   * whoever commits: a claim it starts, and the handlers that claim runs, must not inherit a
+   * request's AsyncLocalStorage (nestjs-cls, an ambient transaction, a trace).
+   */
   wakeLocally(wake: () => void): () => void {
-    this.local.add(wake);
-    return () => void this.local.delete(wake);
+    const bound = AsyncResource.bind(wake);
+    this.local.add(bound);
+    return () => void this.local.delete(bound);
   }
 
   /** Calls this process's wake-ups only (jobs committed with a NOTIFY of their own: outbox.send). */
   wakeHere(): void {
-    for (const wake of this.local) wake();
+    for (const wake of this.local) {
+      try {
+        wake();
+      } catch {
+        // A wake-up only shortens the wait: the commit it follows is done, and must not be reported as failed.
+      }
+    }
   }
 
   announce(): void {

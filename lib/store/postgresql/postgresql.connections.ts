@@ -1,7 +1,7 @@
 /**
  * PostgreSQL's connections besides the app's Prisma client: where the runner's statements go
- * (a small pg pool of the store's own, or Prisma's raw queries), the reconnecting LISTEN client,
- * and the state machine that folds announce() calls into one NOTIFY in flight at a time.
+ * (a small pg pool of the store's own, or Prisma's raw queries) and the reconnecting LISTEN client.
+ * The NOTIFYs after outbox.transaction's commits are announcer.ts's.
  */
 import type { ListenerEvents } from '../job-store.interface';
 import type { PrismaClientLike } from '../prisma-client.interface';

@@ -200,8 +200,15 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
    */
   async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
     if (!this.listenConnection) throw new Error('no connection string for the listener');
-    const stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token);
+    // Woken in-process from now on: its listener lets this store's NOTIFYs pass from the moment it listens.
     const stopLocal = this.announcer.wakeLocally(wake);
+    let stopListening: () => Promise<void>;
+    try {
+      stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token);
+    } catch (error) {
+      stopLocal();
+      throw error;
+    }
     return async () => {
       stopLocal();
       await stopListening();

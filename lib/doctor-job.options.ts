@@ -62,7 +62,8 @@ export interface DoctorJobOptions {
    * PostgreSQL: wake the runner as soon as jobs are committed, through LISTEN/NOTIFY on a
    * connection of its own (polling stays as the fallback). The connection string is read from
    * the client's @prisma/adapter-pg; pass `{ connectionString }` when it cannot be (an adapter
-   * built on a pg.Pool without one). `false`: poll only. Ignored on SQLite.
+   * built on a pg.Pool without one). SQLite and MariaDB: the runner is woken in-process by this
+   * instance's own outbox.transaction commits and outbox.send calls. `false`: poll only.
    */
   notify?: boolean | { connectionString: string };
   /**

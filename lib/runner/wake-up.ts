@@ -4,8 +4,9 @@ import { toJobError } from './job-error';
 import type { RunnerLog } from './outage-log';
 
 /**
- * Wakes the claim loop when jobs are committed, where the store can tell (PostgreSQL's
- * LISTEN/NOTIFY). Polling goes on regardless; this only shortens the wait.
+ * Wakes the claim loop when jobs are committed, where the store can tell (this process's own
+ * commits on every SQL store; other instances' through PostgreSQL's LISTEN/NOTIFY). Polling goes
+ * on regardless; this only shortens the wait.
  */
 export class WakeUp {
   private stopListening?: () => Promise<void>;

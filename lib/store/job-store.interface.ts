@@ -134,8 +134,9 @@ export interface JobStore extends JobAdminStore {
    */
   send(job: NewJob): Promise<string>;
   /**
-   * Wakes every instance's runner for jobs inserted with `announceAfterCommit`, once their
-   * transaction has committed. Only stores that wake runners (PostgreSQL's LISTEN/NOTIFY) have it.
+   * Wakes the runners for jobs inserted with `announceAfterCommit`, once their transaction has
+   * committed: this process's in-process (every SQL store), every other instance's by NOTIFY
+   * (PostgreSQL). Stores without it (the tests' memory store) leave the runners to poll.
    */
   announce?(): void;
   /**
@@ -193,11 +194,11 @@ export interface JobStore extends JobAdminStore {
   /** Jobs in the queue, oldest first (inspection and tests). */
   listJobs(query: { type?: string; limit: number }): Promise<PendingJob[]>;
   /**
-   * Calls `wake` when jobs may have been enqueued (PostgreSQL: LISTEN on a dedicated connection,
-   * re-established when it drops; and directly, in the async context of this call, from this
-   * store's own announce() and send(), whose NOTIFYs its listener then lets pass). Resolves to a
-   * function that stops listening. Dialects without notifications do not implement it; the
-   * runner then polls only.
+   * Calls `wake` when jobs may have been enqueued: directly, in the async context of this call,
+   * from this store's own announce() and send() (every SQL store); and on PostgreSQL also on a
+   * NOTIFY from another instance (LISTEN on a dedicated connection, re-established when it drops;
+   * this store's own NOTIFYs it lets pass). Resolves to a function that stops listening. Without
+   * it (the tests' memory store) the runner polls only.
    */
   listen?(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>>;
 

@@ -4,7 +4,8 @@
  * dead-letter reads and deletes. Each dialect's store extends it with its own sql module; the
  * operator's side it extends in turn, with the statement primitives, is in sql-job-store.admin.ts.
  */
-import type { DeadLetter, DeadLetterReason, InsertOptions, JobError, NewJob, QueueStats } from './job-store.interface';
+import type { DeadLetter, DeadLetterReason, InsertOptions, JobError, ListenerEvents, NewJob, QueueStats } from './job-store.interface';
+import { LocalWakeUps } from './local-wake-ups';
 import type { PrismaClientLike, TransactionClientLike } from './prisma-client.interface';
 import { idsInOrder, missingDedupKeys, sortIds, toDate, toDeadLetter, toQueueStats, type Row } from './rows';
 import { SqlAdminStore, type AdminStatements } from './sql-job-store.admin';
@@ -35,6 +36,24 @@ export abstract class SqlJobStore extends SqlAdminStore {
   }
 
   abstract insert(tx: TransactionClientLike, jobs: NewJob[], options?: InsertOptions): Promise<string[]>;
+
+  /** This process's runners, woken in-process after the commits this process makes (see LocalWakeUps). */
+  protected readonly localWakeUps = new LocalWakeUps();
+
+  /**
+   * SQLite and MariaDB have no notifications: `wake` is called in-process after this process's
+   * outbox.transaction commits (announce) and outbox.send; jobs committed elsewhere wait for the
+   * poll. PostgreSQL's store overrides it with LISTEN/NOTIFY.
+   */
+  async listen(wake: () => void, _events?: ListenerEvents): Promise<() => Promise<void>> {
+    const remove = this.localWakeUps.add(wake);
+    return async () => remove();
+  }
+
+  /** After an outbox.transaction commit of jobs: wakes this process's runners (PostgreSQL's store also notifies the others). */
+  announce(): void {
+    this.localWakeUps.wake();
+  }
 
   /**
    * The ids of an insert, in the order of `jobs` (see `idsInOrder`). A job whose dedup key the

@@ -34,8 +34,12 @@ export class MariadbJobStore extends MariadbAdminStore implements JobStore {
    * lock (doctor_job_key_lock) must be held until the job is committed.
    */
   async send(job: NewJob): Promise<string> {
-    if (job.orderingKey === undefined) return this.untilWritten(async () => (await this.insert(this.prisma, [job]))[0]);
-    return this.untilWritten(() => this.transaction(async (tx) => (await this.insert(tx, [job]))[0]));
+    const id =
+      job.orderingKey === undefined
+        ? await this.untilWritten(async () => (await this.insert(this.prisma, [job]))[0])
+        : await this.untilWritten(() => this.transaction(async (tx) => (await this.insert(tx, [job]))[0]));
+    this.localWakeUps.wake(); // committed: this process's runner claims it now
+    return id;
   }
 
   /** Holds the keys' locks in `tx` (see sql.lockKeys); a key seen for the first time gets its row first, on a connection of its own. */

@@ -1,4 +1,4 @@
-import { AsyncResource } from 'node:async_hooks';
+import { LocalWakeUps } from '../local-wake-ups';
 
 /**
  * How PostgreSQL's runners hear of jobs committed by outbox.transaction: a NOTIFY sent after the
@@ -39,39 +39,27 @@ export class Announcer {
   private closed = false;
   /** When the last NOTIFY was started (clock ms); -Infinity before the first. */
   private lastSent = -Infinity;
-  private readonly local = new Set<() => void>();
 
   /**
    * @param notify sends one NOTIFY
    * @param spacingMs the least time between the starts of two NOTIFYs
+   * @param local this process's wake-ups, called on every announce
    */
   constructor(
     private readonly notify: () => Promise<unknown>,
     private readonly spacingMs = ANNOUNCE_SPACING_MS,
     private readonly clock: AnnouncerClock = SYSTEM_CLOCK,
+    private readonly local = new LocalWakeUps(),
   ) {}
 
-  /**
-   * Registers a wake-up of this process (a runner's) to call on every announce; returns its
-   * removal. It runs in the async context of this call (the runner's start), not in that of
-   * whoever commits: a claim it starts, and the handlers that claim runs, must not inherit a
-   * request's AsyncLocalStorage (nestjs-cls, an ambient transaction, a trace).
-   */
+  /** Registers a wake-up of this process (a runner's) to call on every announce (see LocalWakeUps); returns its removal. */
   wakeLocally(wake: () => void): () => void {
-    const bound = AsyncResource.bind(wake);
-    this.local.add(bound);
-    return () => void this.local.delete(bound);
+    return this.local.add(wake);
   }
 
   /** Calls this process's wake-ups only (jobs committed with a NOTIFY of their own: outbox.send). */
   wakeHere(): void {
-    for (const wake of this.local) {
-      try {
-        wake();
-      } catch {
-        // A wake-up only shortens the wait: the commit it follows is done, and must not be reported as failed.
-      }
-    }
+    this.local.wake();
   }
 
   announce(): void {

@@ -26,7 +26,7 @@ import { encodeJobs, orderingKeys, sortIds, toDeadLetter, toPausedType, toPendin
 import { listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import { filterParams, PostgresqlAdminStore, sql } from './postgresql.admin';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
-import { Announcer } from './announcer';
+import { ANNOUNCE_SPACING_MS, Announcer } from './announcer';
 import { insertOne } from './postgresql.insert';
 import { PostgresqlRunnerStatements } from './postgresql.runner';
 
@@ -60,7 +60,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     super(prisma, sql);
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool, prepare) : new PrismaSql(prisma);
     this.runner = new PostgresqlRunnerStatements(this.runnerSql);
-    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]));
+    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]), ANNOUNCE_SPACING_MS, undefined, this.localWakeUps);
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);
   }
 
@@ -116,7 +116,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   async send(job: NewJob): Promise<string> {
     const id = await this.insertSingle(this.autocommit, job, { from: this.token });
     // Committed: this process's runner is woken now; its listener lets the statement's NOTIFY pass.
-    this.announcer.wakeHere();
+    this.localWakeUps.wake();
     return id;
   }
 
@@ -138,7 +138,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
    * announceAfterCommit: this process's at once, the others by a NOTIFY through the runner's
    * connections, spaced (commits that arrive within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
    */
-  announce(): void {
+  override announce(): void {
     this.announcer.announce();
   }
 
@@ -198,10 +198,10 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
    * LISTEN on a connection of its own (a pg Client), re-established with backoff when it drops;
    * and this process's announce() calls `wake` directly, without waiting for its NOTIFY.
    */
-  async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
+  override async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
     if (!this.listenConnection) throw new Error('no connection string for the listener');
     // Woken in-process from now on: its listener lets this store's NOTIFYs pass from the moment it listens.
-    const stopLocal = this.announcer.wakeLocally(wake);
+    const stopLocal = this.localWakeUps.add(wake);
     let stopListening: () => Promise<void>;
     try {
       stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token);

@@ -53,7 +53,9 @@ export class SqliteJobStore extends SqlJobStore implements JobStore {
 
   /** One job outside the app's transactions (outbox.send): in a transaction of the store's own, like every statement here (see the class). */
   async send(job: NewJob): Promise<string> {
-    return this.untilWritten(() => this.transaction(async (tx) => (await this.insert(tx, [job]))[0]));
+    const id = await this.untilWritten(() => this.transaction(async (tx) => (await this.insert(tx, [job]))[0]));
+    this.localWakeUps.wake(); // committed: this process's runner claims it now
+    return id;
   }
 
   async claim({ limit, leaseMs, token, excludeTypes = [] }: ClaimParams): Promise<ClaimedJob[]> {

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { Announcer, type AnnouncerClock } from './announcer';
 
 /** A clock the test moves by hand; timers fire when it passes their time. */
@@ -105,38 +104,6 @@ describe('Announcer', () => {
     announcer.announce();
     await settle();
     expect(calls).toBe(2);
-  });
-
-  it('wakes this process at once on every call, whatever the spacing; a removed wake-up is not called', async () => {
-    const clock = new ManualClock();
-    const n = notifier();
-    const announcer = new Announcer(n.notify(clock), 5, clock);
-    let woken = 0;
-    const remove = announcer.wakeLocally(() => woken++);
-    announcer.announce();
-    announcer.announce();
-    announcer.announce();
-    expect(woken).toBe(3);
-    remove();
-    announcer.announce();
-    expect(woken).toBe(3);
-    await clock.advance(5);
-    expect(n.sent).toHaveLength(2);
-  });
-
-  it('calls each wake-up in the async context it was registered in, not the caller\'s, and a wake-up that throws disturbs neither the caller nor the others', () => {
-    const clock = new ManualClock();
-    const announcer = new Announcer(notifier().notify(clock), 5, clock);
-    const request = new AsyncLocalStorage<string>();
-    const seen: (string | undefined)[] = [];
-    request.run('runner start', () => announcer.wakeLocally(() => seen.push(request.getStore())));
-    announcer.wakeLocally(() => {
-      throw new Error('a wake-up that fails');
-    });
-    announcer.wakeLocally(() => seen.push('third'));
-    expect(() => request.run('a request that commits', () => announcer.announce())).not.toThrow();
-    expect(() => request.run('a request that sends', () => announcer.wakeHere())).not.toThrow();
-    expect(seen).toEqual(['runner start', 'third', 'runner start', 'third']);
   });
 
   it('close() sends the NOTIFY still owed at once, then sends nothing more', async () => {

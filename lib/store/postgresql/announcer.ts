@@ -1,5 +1,3 @@
-import { LocalWakeUps } from '../local-wake-ups';
-
 /**
  * How PostgreSQL's runners hear of jobs committed by outbox.transaction: a NOTIFY sent after the
  * commit, through the runner's connections, rather than pg_notify inside the app's transaction
@@ -10,8 +8,8 @@ import { LocalWakeUps } from '../local-wake-ups';
  * announcer spaces them: the first commit after a quiet spell is announced at once; commits that
  * follow within `spacingMs` of a NOTIFY share one more, sent when the spacing has passed. A
  * runner that is already claiming looks again anyway; an idle one in another instance hears of
- * the jobs at most `spacingMs` late. Runners in this process are woken directly, at once (local
- * wake-ups), and need no NOTIFY to reach them.
+ * the jobs at most `spacingMs` late. Runners in this process are woken directly, at once, by the
+ * store (local-wake-ups.ts), and need no NOTIFY to reach them.
  */
 
 /** The clock and timer the announcer uses (a test passes its own). */
@@ -43,27 +41,14 @@ export class Announcer {
   /**
    * @param notify sends one NOTIFY
    * @param spacingMs the least time between the starts of two NOTIFYs
-   * @param local this process's wake-ups, called on every announce
    */
   constructor(
     private readonly notify: () => Promise<unknown>,
     private readonly spacingMs = ANNOUNCE_SPACING_MS,
     private readonly clock: AnnouncerClock = SYSTEM_CLOCK,
-    private readonly local = new LocalWakeUps(),
   ) {}
 
-  /** Registers a wake-up of this process (a runner's) to call on every announce (see LocalWakeUps); returns its removal. */
-  wakeLocally(wake: () => void): () => void {
-    return this.local.add(wake);
-  }
-
-  /** Calls this process's wake-ups only (jobs committed with a NOTIFY of their own: outbox.send). */
-  wakeHere(): void {
-    this.local.wake();
-  }
-
   announce(): void {
-    this.wakeHere();
     // After close() a NOTIFY would open the pool again: the other instances poll instead.
     if (!this.closed) this.owe();
   }
@@ -71,7 +56,6 @@ export class Announcer {
   /** Sends the NOTIFY owed, if any, at once; sends nothing after; resolves when the last one is done. */
   async close(): Promise<void> {
     this.closed = true;
-    this.local.clear();
     if (this.state === 'waiting') {
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;

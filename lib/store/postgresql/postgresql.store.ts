@@ -26,7 +26,7 @@ import { encodeJobs, orderingKeys, sortIds, toDeadLetter, toPausedType, toPendin
 import { listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import { filterParams, PostgresqlAdminStore, sql } from './postgresql.admin';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
-import { ANNOUNCE_SPACING_MS, Announcer } from './announcer';
+import { Announcer } from './announcer';
 import { insertOne } from './postgresql.insert';
 import { PostgresqlRunnerStatements } from './postgresql.runner';
 
@@ -60,7 +60,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     super(prisma, sql);
     this.runnerSql = runnerPool ? new PgPoolSql(runnerPool, prepare) : new PrismaSql(prisma);
     this.runner = new PostgresqlRunnerStatements(this.runnerSql);
-    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]), ANNOUNCE_SPACING_MS, undefined, this.localWakeUps);
+    this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]));
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);
   }
 
@@ -91,6 +91,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
 
   async close(): Promise<void> {
     await this.rebuilder?.close();
+    this.localWakeUps.clear();
     await this.announcer.close();
     await this.runnerSql.close();
   }
@@ -139,6 +140,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
    * connections, spaced (commits that arrive within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
    */
   override announce(): void {
+    super.announce();
     this.announcer.announce();
   }
 
@@ -201,16 +203,16 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   override async listen(wake: () => void, events: ListenerEvents): Promise<() => Promise<void>> {
     if (!this.listenConnection) throw new Error('no connection string for the listener');
     // Woken in-process from now on: its listener lets this store's NOTIFYs pass from the moment it listens.
-    const stopLocal = this.localWakeUps.add(wake);
+    const stopLocal = await super.listen(wake);
     let stopListening: () => Promise<void>;
     try {
       stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token);
     } catch (error) {
-      stopLocal();
+      await stopLocal();
       throw error;
     }
     return async () => {
-      stopLocal();
+      await stopLocal();
       await stopListening();
     };
   }

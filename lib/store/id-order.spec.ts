@@ -1,4 +1,4 @@
-import { compareIds, inIdOrder } from './rows';
+import { compareIds, inIdOrder } from './id-order';
 
 /** A deterministic shuffle (a linear congruential generator), so a failure can be replayed. */
 function shuffled<T>(items: T[], seed = 7): T[] {

@@ -206,7 +206,7 @@ export const wallNow = () => performance.timeOrigin + performance.now();
 export type WorkerMessage =
   | { type: 'ready'; rss: number }
   | { type: 'progress'; handled: number; firstAt: number }
-  | { type: 'stopped'; handled: number; peakRss: number; peakHeap: number; baseRss: number; duplicates: number; cpuMs: number }
+  | { type: 'stopped'; handled: number; peakRss: number; peakHeap: number; baseRss: number; duplicates: number; cpuMs: number; drainCpuMs?: number; drainMainCpuMs?: number }
   | { type: 'latency'; samples: number[]; lost: number }
   | { type: 'error'; message: string };
 

@@ -174,6 +174,10 @@ interface DrainResult {
   dbXactsPerJob: number;
   /** CPU time of the worker process(es) from go to stop, per job. */
   workerCpuUsPerJob: number;
+  /** The same from the first handler's start to the last's (one worker told the drain's size), start-up and stop left out. */
+  workerDrainCpuUsPerJob?: number;
+  /** Of that, the main thread's (Linux); the rest is V8's helper threads (the optimising compiler, the GC's helpers). */
+  workerDrainMainCpuUsPerJob?: number;
   /** Cores busy in the worker process(es) on average (CPU time / wall time). */
   workerCores: number;
   handled: number;
@@ -242,6 +246,12 @@ async function drain(system: SystemName, url: string, producer: Producer, jobs: 
       baseRssMb: mb(Math.max(...stopped.map((m) => m.baseRss))),
       dbXactsPerJob: round((xacts1 - xacts0) / jobs, 2),
       workerCpuUsPerJob: round((stopped.reduce((s, m) => s + m.cpuMs, 0) * 1000) / jobs, 1),
+      workerDrainCpuUsPerJob: stopped.every((m) => m.drainCpuMs !== undefined)
+        ? round((stopped.reduce((s, m) => s + m.drainCpuMs!, 0) * 1000) / jobs, 2)
+        : undefined,
+      workerDrainMainCpuUsPerJob: stopped.every((m) => m.drainMainCpuMs !== undefined)
+        ? round((stopped.reduce((s, m) => s + m.drainMainCpuMs!, 0) * 1000) / jobs, 2)
+        : undefined,
       workerCores: round(stopped.reduce((s, m) => s + m.cpuMs, 0) / 1000 / secondsFromGo, 2),
       handled,
       duplicates: stopped.reduce((s, m) => s + m.duplicates, 0),
@@ -600,6 +610,8 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     }
   });
   const lat = (r: SystemResult, variant: string) => r.latency?.find((l) => l.variant === variant);
+  const both = (d: DrainResult | undefined) =>
+    d?.workerDrainCpuUsPerJob === undefined ? undefined : `${d.workerDrainCpuUsPerJob} / ${d.workerDrainMainCpuUsPerJob ?? '-'}`;
   const costCell = (c?: DbCost) => c && `${c.walBytesPerJob} / ${c.buffersPerJob} / ${c.statementsPerJob}`;
   const scaleCell = (r: SystemResult) => (r.scale?.length ? r.scale.map((x) => `${x.workers}:${x.jobsPerSec}`).join(' ') : undefined);
   const scaleRuns = (r: SystemResult) => (r.scale?.length ? r.scale.map((x) => `${x.workers}:${x.runs?.join('/')}`).join(' ') : undefined);
@@ -612,6 +624,7 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ['  drain: peak RSS of the worker (MB)', ...cell((r) => r.drain?.peakRssMb)],
     ['  drain: DB transactions per job', ...cell((r) => r.drain?.dbXactsPerJob)],
     ['  drain: worker CPU per job (µs)', ...cell((r) => r.drain?.workerCpuUsPerJob)],
+    ['  drain: worker CPU per job, first to last handler: all / main thread (µs)', ...cell((r) => both(r.drain))],
     ['  drain: worker cores busy', ...cell((r) => r.drain?.workerCores)],
     ['  drain DB cost: WAL bytes per job', ...cell((r) => r.drain?.dbCost?.walBytesPerJob)],
     ['  drain DB cost: WAL records / full-page images per job (statements)', ...cell((r) => r.drain?.dbCost && `${r.drain.dbCost.walRecordsPerJob} / ${r.drain.dbCost.walFpiPerJob}`)],
@@ -622,6 +635,7 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     [`drain ${settings.drainJobs} jobs, warm process (jobs/s, median run)`, ...cell((r) => r.drainWarm?.jobsPerSec)],
     ['  drain, warm: jobs/s of each run', ...cell((r) => r.drainWarm?.runs?.join(' '))],
     ['  drain, warm: worker CPU per job (µs)', ...cell((r) => r.drainWarm?.workerCpuUsPerJob)],
+    ['  drain, warm: worker CPU per job, first to last handler: all / main thread (µs)', ...cell((r) => both(r.drainWarm))],
     ['  drain, warm DB cost: statement execution per job (µs)', ...cell((r) => r.drainWarm?.dbCost?.execUsPerJob)],
     [`enqueue: 1 job per transaction (jobs/s)`, ...cell((r) => r.enqueue?.singleJobsPerSec)],
     ['standalone enqueue: 1 job per call, no transaction (jobs/s)', ...cell((r) => r.standalone?.jobsPerSec)],

@@ -7,6 +7,9 @@
  *          `stop` and reports the handled count and the peak RSS (sampled every BENCH_RSS_SAMPLE_MS).
  *          BENCH_WORKER_PROFILE=DIR: a CPU profile of the drain alone (`go` to `stop`, boot left out)
  *          written to DIR/<system>-<pid>.cpuprofile (sampling every 100 µs), for Chrome DevTools.
+ *          BENCH_MARK_GO=1: writes `=== TIMED GO <system>` and `=== TIMED END <system>` to stdout
+ *          around the timed drain, to tell its lines in a V8 trace (BENCH_WORKER_NODE_ARGS="--trace-opt
+ *          --trace-deopt") from the boot's and the warm-up's; bench/v8-trace-summary.py sums them.
  *          A `go` with `warmUp` is an untimed drain first: on `stop` the worker pauses its consumer
  *          (or builds it again, for systems that cannot pause), says `ready`, and waits for the
  *          timed drain's `go` (the drain-warm workload).
@@ -15,7 +18,7 @@
  *          the handler notes its start time; reports the differences.
  */
 import 'reflect-metadata';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -45,15 +48,45 @@ const seen = new Set<number>();
 const startedAt = new Map<number, number>();
 
 let firstAt = 0;
+/**
+ * CPU readings (ms: the whole process, and its main thread where Linux tells) at the first handler
+ * and at the last (when `expected` is known): the drain's own CPU, start-up and stop left out. The
+ * rest of the process is V8's helper threads: the optimising compiler, the garbage collector's helpers.
+ */
+let cpuAtFirst: CpuReading | undefined;
+let cpuAtLast: CpuReading | undefined;
+
+interface CpuReading {
+  process: number;
+  main?: number;
+}
+
+function cpuNow(): CpuReading {
+  const { user, system } = process.cpuUsage();
+  let main: number | undefined;
+  try {
+    // The main thread's time on the CPU, in ns (the first field of its schedstat).
+    main = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    main = undefined; // not Linux
+  }
+  return { process: (user + system) / 1000, main };
+}
 /** A drain's job count, when the orchestrator gives it: the last job is reported at once. */
 let expected = 0;
 let reportLast: (() => void) | undefined;
 
 function onJob(payload: Payload): void {
-  if (firstAt === 0) firstAt = wallNow();
+  if (firstAt === 0) {
+    firstAt = wallNow();
+    cpuAtFirst = cpuNow();
+  }
   if (mode === 'latency') startedAt.set(payload.i, performance.now());
   handled++;
-  if (handled === expected) reportLast?.();
+  if (handled === expected) {
+    cpuAtLast = cpuNow();
+    reportLast?.();
+  }
   seen.add(payload.i);
 }
 
@@ -110,6 +143,7 @@ async function main(): Promise<void> {
     }
     handled = 0;
     firstAt = 0;
+    cpuAtFirst = cpuAtLast = undefined;
     expected = 0;
     reportLast = undefined;
     seen.clear();
@@ -121,6 +155,7 @@ async function main(): Promise<void> {
   peakRss = process.memoryUsage().rss;
   peakHeap = process.memoryUsage().heapUsed;
   const cpu0 = process.cpuUsage();
+  if (process.env.BENCH_MARK_GO) process.stdout.write(`=== TIMED GO ${system}\n`);
 
   if (mode === 'drain') {
     const profile = process.env.BENCH_WORKER_PROFILE ? await startProfile() : undefined;
@@ -133,11 +168,14 @@ async function main(): Promise<void> {
 
   sampling = false;
   const cpu = process.cpuUsage(cpu0);
+  if (process.env.BENCH_MARK_GO) process.stdout.write(`=== TIMED END ${system}\n`);
   const cpuMs = (cpu.user + cpu.system) / 1000;
+  const drainCpuMs = cpuAtFirst && cpuAtLast ? cpuAtLast.process - cpuAtFirst.process : undefined;
+  const drainMainCpuMs = cpuAtFirst?.main !== undefined && cpuAtLast?.main !== undefined ? cpuAtLast.main - cpuAtFirst.main : undefined;
   await consumer.stop();
   await producer?.close();
   clearInterval(sampler);
-  await send({ type: 'stopped', handled, peakRss, peakHeap, baseRss, duplicates: handled - seen.size, cpuMs });
+  await send({ type: 'stopped', handled, peakRss, peakHeap, baseRss, duplicates: handled - seen.size, cpuMs, drainCpuMs, drainMainCpuMs });
   process.disconnect();
 }
 

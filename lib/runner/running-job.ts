@@ -11,10 +11,14 @@ export class RunningJob implements Claim {
   closed = false;
   /** Its place among Slots' running handlers while its handler runs, else -1 (Slots' bookkeeping). */
   slot = -1;
-  /** When the handler started (Date.now()). */
-  startedAt = 0;
-  /** Time in the handler, once it succeeded (for the job.succeeded event). */
-  durationMs = 0;
+  /**
+   * When the handler started (Date.now()). NaN until then, not 0: a field first set to a small
+   * integer and then to a larger number changes its representation, and with it the hidden class of
+   * every RunningJob made after, which threw away the optimised code made for the earlier ones.
+   */
+  startedAt = Number.NaN;
+  /** Time in the handler, once it succeeded (for the job.succeeded event); NaN before, as startedAt. */
+  durationMs = Number.NaN;
   /** Released on shutdown, or its lease was lost: its outcome must not be settled. */
   relinquished = false;
   /** A `transaction: true` handler's success: the job was deleted in the handler's transaction, which committed. */

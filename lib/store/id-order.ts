@@ -1,4 +1,5 @@
 /** Job ids (decimal bigint text) in order, without making BigInts. */
+import { emptyList } from '../util/lists';
 
 /** Orders decimal ids (no leading zeros) numerically without making BigInts: shorter is smaller. */
 export function compareIds(a: string, b: string): number {
@@ -12,10 +13,12 @@ export function compareIds(a: string, b: string): number {
  * length, stay exact in a double (below 2^43 for a batch of 1,000) sort as one Float64Array of
  * id x 2^k + position, with no comparison function: 80-90 us for 1,000 shuffled jobs against
  * 240-270 comparing the ids' text (one process, 300 batches). Larger ids sort by their text, in
- * place (the numeric form returns a new array).
+ * place (the numeric form returns a new array). Every list it returns, empty or not, is of one
+ * elements kind when its input was (see emptyList), so the claim loop's code sees one hidden class.
  */
 export function inIdOrder<T extends { id: string }>(jobs: T[]): T[] {
   const n = jobs.length;
+  if (n === 0) return emptyList();
   let i = 1;
   while (i < n && compareIds(jobs[i - 1].id, jobs[i].id) <= 0) i++;
   if (i >= n) return jobs;
@@ -29,7 +32,7 @@ export function inIdOrder<T extends { id: string }>(jobs: T[]): T[] {
     keys[k] = id * scale + k;
   }
   keys.sort();
-  const sorted = new Array<T>(n);
-  for (let k = 0; k < n; k++) sorted[k] = jobs[keys[k] % scale];
+  const sorted: T[] = [];
+  for (let k = 0; k < n; k++) sorted.push(jobs[keys[k] % scale]);
   return sorted;
 }

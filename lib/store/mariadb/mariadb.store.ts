@@ -7,6 +7,7 @@ import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, DeadL
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
 import { encodeJobs, inIdOrder, lostClaims, orderingKeys, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
 import { MariadbAdminStore } from './mariadb.admin';
+import { emptyList } from '../../util/lists';
 import { filterParams, mariadbTime, retryOnDeadlock, sql } from './mariadb.common';
 
 /** MariaDB's JobStore: the runner's and the outbox's paths here, the console's in MariadbAdminStore (mariadb.admin.ts). */
@@ -54,7 +55,7 @@ export class MariadbJobStore extends MariadbAdminStore implements JobStore {
     return retryOnDeadlock(async () => {
       return this.transaction(async (tx) => {
         const due = await tx.$queryRawUnsafe<Row[]>(sql.claim.lock, JSON.stringify(excludeTypes), limit);
-        if (due.length === 0) return [];
+        if (due.length === 0) return emptyList<ClaimedJob>();
         const list = due.map((row) => String(row.id));
         await tx.$executeRawUnsafe(sql.claim.stamp(list.length), leaseMs, token, ...list);
         const rows = await tx.$queryRawUnsafe<Row[]>(sql.claim.read, JSON.stringify(list));

@@ -17,7 +17,7 @@
  *   died; a permission error turns the rebuilds off.
  */
 import { INDEX_REBUILDS_OFF, type IndexRebuild, type IndexUpkeep } from '../job-store.admin';
-import type { PgConnectionConfig } from './postgresql.connections';
+import { pgDriver, type PgConnectionConfig } from './postgresql.connections';
 
 export interface ReindexSettings {
   /** Where the rebuilds' own connection goes. */
@@ -176,8 +176,7 @@ export class IndexRebuilder {
 
   /** A connection of the rebuilds' own (not connected yet). A dropped one fails the statement under way, which is enough. */
   private newClient(connectionTimeoutMillis: number): import('pg').Client {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Client } = require('pg') as typeof import('pg');
+    const { Client } = pgDriver();
     const client = new Client({ connectionTimeoutMillis, ...this.settings.connection, application_name: 'doctor-job-reindex' });
     client.on('error', () => undefined);
     return client;

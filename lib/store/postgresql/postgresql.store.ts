@@ -23,7 +23,7 @@ import type {
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
 import { encodeJobs, orderingKeys, sortIds, toDeadLetter, toPausedType, toPendingJob, type Row } from '../rows';
-import { listenForWakeUps, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
+import { listenForWakeUps, pgDriver, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import { filterParams, PostgresqlAdminStore, sql } from './postgresql.admin';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
 import { Announcer } from './announcer';
@@ -62,6 +62,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     this.runner = new PostgresqlRunnerStatements(this.runnerSql);
     this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]));
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);
+    if (runnerPool || listenConnection || reindex) pgDriver(); // loaded at boot, not when the runner starts (see pgDriver)
   }
 
   async rebuildBloatedIndexes(): Promise<IndexUpkeep> {

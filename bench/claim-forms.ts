@@ -4,7 +4,7 @@
  * (the fourth pass), and the UPDATE joined to its locking subquery (before that). Throws when a
  * rewrite no longer matches the statement.
  */
-import { claimRows } from '../lib/store/postgresql/postgresql.sql';
+import { claim, claimRows } from '../lib/store/postgresql/postgresql.sql';
 
 function rewritten(text: string, what: string): string {
   if (text === claimRows) throw new Error(`the ${what} form could not be rebuilt from claimRows`);
@@ -23,3 +23,12 @@ export const claimRowsJoined = rewritten(
     .replace(/FOR UPDATE SKIP LOCKED\s*\)\)/, 'FOR UPDATE SKIP LOCKED\n       ) AS due\n       WHERE j."id" = due."id"'),
   'joined',
 );
+
+/** The large claim before the ids left its JSON (every element `["id", type, ...]`, one column). */
+export const claimIdsInJson = (() => {
+  const text = claim
+    .replace(`j."id"::text AS "id", '[' || to_json(j."type")`, `'["' || j."id" || '",' || to_json(j."type")`)
+    .replace(`SELECT string_agg(c."id", ',') AS "ids", '[' || string_agg(c."job", ',') || ']' AS "jobs"`, `SELECT '[' || string_agg(c."job", ',') || ']' AS "jobs"`);
+  if (!text.includes(`'["' || j."id"`) || text.includes('AS "ids"')) throw new Error('the ids-in-JSON form could not be rebuilt from claim');
+  return text;
+})();

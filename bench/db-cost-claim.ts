@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { claim, claimRows } from '../lib/store/postgresql/postgresql.sql';
-import { claimRowsById } from './claim-forms';
+import { claimIdsInJson, claimRowsById } from './claim-forms';
 import { doctorJobMigrationSql } from './common';
 import { RAW_CLAIM_SQL } from './systems/raw';
 import { costBetween, prepareCluster, snapshot, startPrivateCluster } from './db-cost';
@@ -20,10 +20,11 @@ const BATCH = 1_000;
 const ROUNDS = Number(process.env.BENCH_CLAIM_ROUNDS || 3);
 
 const RETURNING = /RETURNING[\s\S]*$/;
-// The store sends `claim`: claimRows (the UPDATE ... RETURNING, a row per job) folded into one JSON value.
+// The store sends `claim`: claimRows (the UPDATE ... RETURNING, a row per job) folded into two values (the ids, the jobs' JSON).
 // The variants that take a part out start from claimRows, so that they compare with the raw floor's claim, which returns rows too.
 const variants: Record<string, { sql: string; params: (token: string) => unknown[]; from?: string }> = {
   'doctor-job claim': { sql: claim, params: (token) => [BATCH, 60_000, token, null] },
+  'the form before, the ids inside the JSON': { sql: claimIdsInJson, params: (token) => [BATCH, 60_000, token, null], from: claim },
   'its UPDATE alone (a row per job)': { sql: claimRows, params: (token) => [BATCH, 60_000, token, null], from: claim },
   'without the ordering-key test': {
     sql: claimRows.replace(/AND \(d\."ordering_key" IS NULL OR NOT EXISTS \([\s\S]*?\)\)/, ''),
@@ -80,8 +81,11 @@ async function main(): Promise<void> {
         for (;;) {
           const token = randomUUID();
           const { rows } = await db.query({ text: v.sql, values: v.params(token), rowMode: 'array' });
-          // `claim` (and the form before) answers one row: a JSON array of [id, ...] per job, or NULL when it claimed nothing.
-          const ids = v.sql.startsWith('WITH claimed') ? ((JSON.parse(rows[0][0] ?? '[]') as unknown[][]).map((job) => job[0])) : rows.map((r) => r[0]);
+          // `claim` answers one row: the ids, comma-separated, and the jobs' JSON (NULLs when it claimed nothing);
+          // the form before it, one JSON array of [id, ...] per job.
+          const ids = v.sql === claimIdsInJson
+            ? (JSON.parse(rows[0][0] ?? '[]') as unknown[][]).map((job) => job[0])
+            : v.sql.startsWith('WITH claimed') ? ((rows[0][0] as string | null)?.split(',') ?? []) : rows.map((r) => r[0]);
           if (ids.length === 0) break;
           claimed += ids.length;
           await db.query(`DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[])`, [ids]);

@@ -1,7 +1,7 @@
 /**
  * The claim statement on the database alone, in the forms the drain work compared: Doctor Job's
  * claim as the store sends it (the locked rows' ctids as an array, read by a TID scan; the batch
- * as one JSON value, or as rows below CLAIM_AS_JSON_FROM jobs), the same UPDATE with the ids as an array (looked up on the primary key, the form before), joined to its subquery (the form before that, which the planner
+ * as one row of the ids and the jobs' JSON, or as rows below CLAIM_AS_JSON_FROM jobs), the same UPDATE with the ids as an array (looked up on the primary key, the form before), joined to its subquery (the form before that, which the planner
  * ran as a hash join over a sequential scan of the whole table), and the raw floor's claim. Each
  * round refills the table with BENCH_CLAIM_JOBS (20,000) due jobs, VACUUM ANALYZE, then runs 5
  * claims of BENCH_CLAIM_BATCH (1,000) per form in a transaction that is rolled back; prints the median ms per claim

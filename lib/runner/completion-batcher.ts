@@ -94,8 +94,8 @@ export class CompletionBatcher {
 
   /**
    * The batch's claims are closed, each success announced unless its claim was lost. (A method of
-   * its own, as the loops below: a loop in flush() had V8 compile all of flush, an async function
-   * with the store call inlined, on the stack and again later.)
+   * its own, with an indexed loop: this loop in flush() had V8 compile all of flush, an async
+   * function with the store call inlined, on the stack and again later.)
    */
   private close(batch: RunningJob[], lost: Set<string> | undefined, announce: boolean): void {
     for (let i = 0; i < batch.length; i++) {

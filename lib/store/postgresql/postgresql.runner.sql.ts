@@ -62,7 +62,9 @@ export const claimRows = claimUpdate(`j."id"::text AS "id", j."type", j."payload
  * the elements joined by string_agg: json_agg(json_build_array(...)) of the same columns cost the
  * server 0.35-0.4 ms more per claim of 1,000 (bench/db-cost-claim.ts: 3.9-4.1 ms against 3.5-3.7;
  * the rows form 3.1-3.2). to_json quotes the strings (type, trace context) and writes the float
- * (whose text could be `Infinity`); jsonb's text is JSON already. Worth it from CLAIM_AS_JSON_FROM jobs.
+ * (whose text could be `Infinity`); jsonb's text is JSON already. Every part of an element is NOT
+ * NULL or COALESCEd: a NULL element would be skipped by string_agg and pair the ids with the wrong
+ * jobs (fromBatch refuses a batch whose counts differ). Worth it from CLAIM_AS_JSON_FROM jobs.
  */
 export const claim = `WITH claimed AS (${claimUpdate(
   `j."id"::text AS "id", '[' || to_json(j."type") || ',' || j."payload" || ',' || j."attempts" || ',' || j."max_attempts" || ',' ||

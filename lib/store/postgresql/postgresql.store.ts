@@ -62,7 +62,13 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     this.runner = new PostgresqlRunnerStatements(this.runnerSql);
     this.announcer = new Announcer(() => this.runnerSql.rows(sql.announce, [this.token]));
     if (reindex) this.rebuilder = new IndexRebuilder(reindex);
-    if (runnerPool || listenConnection || reindex) pgDriver(); // loaded at boot, not when the runner starts (see pgDriver)
+    if (runnerPool || listenConnection || reindex) {
+      try {
+        pgDriver(); // loaded at boot, not when the runner starts (see pgDriver)
+      } catch {
+        // pg is not installed: what needs it says so when it starts (LISTEN falls back to polling).
+      }
+    }
   }
 
   async rebuildBloatedIndexes(): Promise<IndexUpkeep> {

@@ -13,6 +13,6 @@ describe('PostgresqlJobStore without the pg driver installed', () => {
     const { PostgresqlJobStore } = jest.requireActual<typeof import('./postgresql.store')>('./postgresql.store');
     const store = new PostgresqlJobStore({} as never, { connectionString: 'postgresql://127.0.0.1:1/none' });
     expect(store).toBeInstanceOf(PostgresqlJobStore);
-    await expect(store.listen(() => undefined)).rejects.toThrow(/pg/);
+    await expect(store.listen(() => undefined, { connected: () => undefined, lost: () => undefined })).rejects.toThrow(/pg/);
   });
 });

@@ -82,10 +82,13 @@ async function main(): Promise<void> {
           const token = randomUUID();
           const { rows } = await db.query({ text: v.sql, values: v.params(token), rowMode: 'array' });
           // `claim` answers one row: the ids, comma-separated, and the jobs' JSON (NULLs when it claimed nothing);
-          // the form before it, one JSON array of [id, ...] per job.
-          const ids = v.sql === claimIdsInJson
-            ? (JSON.parse(rows[0][0] ?? '[]') as unknown[][]).map((job) => job[0])
-            : v.sql.startsWith('WITH claimed') ? ((rows[0][0] as string | null)?.split(',') ?? []) : rows.map((r) => r[0]);
+          // the forms before it (also WITH claimed ...), one JSON array of [id, ...] per job; the others a row per job.
+          const ids =
+            v.sql === claim
+              ? ((rows[0][0] as string | null)?.split(',') ?? [])
+              : v.sql.startsWith('WITH claimed')
+                ? (JSON.parse(rows[0][0] ?? '[]') as unknown[][]).map((job) => job[0])
+                : rows.map((r) => r[0]);
           if (ids.length === 0) break;
           claimed += ids.length;
           await db.query(`DELETE FROM "doctor_job" WHERE "id" = ANY($1::bigint[])`, [ids]);

@@ -58,7 +58,9 @@ export const claimRows = claimUpdate(`j."id"::text AS "id", j."type", j."payload
  * decodes the payloads with it. The ids stay out of the JSON: JSON.parse interns every string
  * value of up to 10 characters, so each id, a new string, was added to V8's string table
  * (measured in isolation: 0.3 µs per job more to decode a batch of 1,000 with the ids in it than
- * with them split from one string). Each row's element is written as text by the UPDATE itself and
+ * with them split from one string; on the server the second string_agg was within the noise:
+ * bench/db-cost-claim.ts, five rounds, median 5.57 ms per claim of 1,000 against 5.37, buffers and
+ * WAL the same). Each row's element is written as text by the UPDATE itself and
  * the elements joined by string_agg: json_agg(json_build_array(...)) of the same columns cost the
  * server 0.35-0.4 ms more per claim of 1,000 (bench/db-cost-claim.ts: 3.9-4.1 ms against 3.5-3.7;
  * the rows form 3.1-3.2). to_json quotes the strings (type, trace context) and writes the float

@@ -85,8 +85,9 @@ export class JobRunner {
     const { leaseMs } = settings;
     this.outage = new OutageLog(settings.pollIntervalMs, logger, now);
     this.slots = new Slots(settings.concurrency);
-    // The callbacks called once per job are bound methods, not arrow functions: V8 compiles a hot
-    // arrow function on its own besides inlining it into its callers, a bound function only inlined.
+    // The callbacks called once per job are bound methods where their target exists already, not
+    // arrow functions: V8 compiles a hot arrow function on its own besides inlining it into its
+    // callers, a bound function only inlined. (slotFreed stays an arrow: the claim loop is made later.)
     this.completions = new CompletionBatcher(store, leaseMs, events, this.outage, logger, {
       closed: this.slots.close.bind(this.slots),
       claimAgain: () => void this.claims.poll(),

@@ -3,11 +3,11 @@
  * statements and decodes their rows. Claims lock rows with FOR UPDATE SKIP LOCKED in a
  * transaction of their own; the runner's writes are retried on InnoDB deadlocks. No LISTEN/NOTIFY: the runner polls.
  */
+import { emptyList } from '../../util/lists';
 import type { Claim, ClaimedJob, ClaimParams, DeadLetter, DeadLetterQuery, DeadLetterReason, JobError, JobStore, NewJob, PendingJob } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
 import { encodeJobs, inIdOrder, lostClaims, orderingKeys, toClaimedJob, toDeadLetter, toPendingJob, type Row } from '../rows';
 import { MariadbAdminStore } from './mariadb.admin';
-import { emptyList } from '../../util/lists';
 import { filterParams, mariadbTime, retryOnDeadlock, sql } from './mariadb.common';
 
 /** MariaDB's JobStore: the runner's and the outbox's paths here, the console's in MariadbAdminStore (mariadb.admin.ts). */

@@ -30,15 +30,10 @@ type ClaimedElement = [string, unknown, number, number, number, string | null];
 
 // Indexed reads, not destructuring: a destructured array goes through the iterator protocol,
 // which made these loops several times costlier for the optimising compiler to compile.
-const fromRow = (row: ClaimedRow): ClaimedJob => ({
-  id: row[0],
-  type: row[1],
-  payload: JSON.parse(row[2]),
-  attempt: row[3],
-  maxAttempts: row[4],
-  createdAt: new Date(row[5]),
-  traceContext: row[6],
-});
+const fromRow = (row: unknown[]): ClaimedJob => {
+  const r = row as ClaimedRow;
+  return { id: r[0], type: r[1], payload: JSON.parse(r[2]), attempt: r[3], maxAttempts: r[4], createdAt: new Date(r[5]), traceContext: r[6] };
+};
 
 /** The large claim's two values: the ids (comma-separated) and the jobs (a JSON array of elements, in the same order). */
 function fromBatch(idList: string, jobsJson: string): ClaimedJob[] {
@@ -67,7 +62,7 @@ export class PostgresqlRunnerStatements {
     // finds one job, parsing and planning were about half its time. (Choosing the rows form after
     // a claim that brought few jobs, to spare a woken runner the JSON form's fixed cost, made the
     // drain slower: x0.72-0.80 of the raw floor against x0.80-0.85 in alternating runs. Not kept.)
-    if (limit < CLAIM_AS_JSON_FROM) return inIdOrder((await this.runnerSql.arrays(CLAIM_ROWS, params)).map((row) => fromRow(row as ClaimedRow)));
+    if (limit < CLAIM_AS_JSON_FROM) return inIdOrder((await this.runnerSql.arrays(CLAIM_ROWS, params)).map(fromRow));
     // One row: the ids, comma-separated, and the batch as a JSON array of [type, payload, attempts, max_attempts, created_at (epoch ms), trace_context].
     const [row] = await this.runnerSql.arrays(CLAIM, params);
     const ids = row?.[0] as string | null | undefined;

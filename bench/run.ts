@@ -366,6 +366,17 @@ async function overheadWorkload(producer: Producer) {
   const txPerSecWithout = mean(rates.without);
   const txPerSecWith = mean(rates.with);
   const besideBareInsert = producer.bareInsertTx ? await besideBare(producer, producer.bareInsertTx.bind(producer)) : undefined;
+  // The same with another instance listening: Doctor Job then wakes it from each commit (pg_notify in the transaction, or a NOTIFY after it).
+  let listened: typeof besideBareInsert;
+  if (producer.bareInsertTx && producer.anotherInstanceListens) {
+    const disconnect = await producer.anotherInstanceListens();
+    try {
+      await sleep(1_100); // the producer's last answer "alone" (other-listeners.ts) is too old to trust by now
+      listened = await besideBare(producer, producer.bareInsertTx.bind(producer));
+    } finally {
+      await disconnect();
+    }
+  }
   return {
     available: true as const,
     how: producer.txEnqueueHow,
@@ -383,6 +394,8 @@ async function overheadWorkload(producer: Producer) {
       ratio: round(txPerSecWithout / txPerSecWith, 3),
     },
     besideBareInsert,
+    /** besideBareInsert with another instance's listener connected. */
+    besideBareListened: listened,
   };
 }
 
@@ -401,12 +414,21 @@ async function besideBare(producer: Producer, bare: (i: number) => Promise<void>
   const block = 25;
   const blocks = Math.max(4, Math.round((settings.overheadTx * 2) / block)); // per arm
   const perTx: number[][] = [[], []];
+  /** Each block's median transaction, per arm (a commit's flush that stalls hits one block's mean, not its median). */
+  const typical: number[][] = [[], []];
   let i = 0;
+  const times: number[] = [];
   for (let b = 0; b < blocks; b++) {
     for (const arm of b % 2 ? [1, 0] : [0, 1]) {
+      times.length = 0;
       const t0 = performance.now();
-      for (let k = 0; k < block; k++) await arms[arm](i++);
+      for (let k = 0; k < block; k++) {
+        const t = performance.now();
+        await arms[arm](i++);
+        times.push(performance.now() - t);
+      }
       perTx[arm].push((performance.now() - t0) / block);
+      typical[arm].push(percentile(times.sort((x, y) => x - y), 50));
     }
   }
   await producer.clear();
@@ -434,6 +456,8 @@ async function besideBare(producer: Producer, bare: (i: number) => Promise<void>
     meanMsBare: round(mean(perTx[1]), 3),
     /** Median over neighbouring blocks of (enqueue − bare INSERT) ms per transaction. */
     addedMs: round(median(perTx[0].map((t, b) => t - perTx[1][b])), 3),
+    /** The same with each block's median transaction instead of its mean. */
+    typicalAddedMs: round(median(typical[0].map((t, b) => t - typical[1][b])), 3),
     concurrency: settings.overheadConcurrency,
     txPerSecEnqueue: Math.round(mean(rates[0])),
     txPerSecBare: Math.round(mean(rates[1])),
@@ -522,7 +546,9 @@ async function benchSystem(system: SystemName): Promise<SystemResult> {
         const c = result.overhead.concurrent;
         log(`  ${result.overhead.meanMsWithout} ms → ${result.overhead.meanMsWith} ms (x${result.overhead.ratio})`);
         const bare = result.overhead.besideBareInsert;
-        if (bare) log(`  beside a bare INSERT: ${signed(bare.addedMs)} ms one at a time, ${signed(bare.concurrentAddedMs)} ms/tx ${bare.concurrency} at once`);
+        if (bare) log(`  beside a bare INSERT: ${signed(bare.addedMs)} ms one at a time (block medians: ${signed(bare.typicalAddedMs)}), ${signed(bare.concurrentAddedMs)} ms/tx ${bare.concurrency} at once`);
+        const heard = result.overhead.besideBareListened;
+        if (heard) log(`  the same, another instance listening: ${signed(heard.addedMs)} ms one at a time (block medians: ${signed(heard.typicalAddedMs)}), ${signed(heard.concurrentAddedMs)} ms/tx ${heard.concurrency} at once`);
         log(`  ${c.concurrency} at once: ${c.txPerSecWithout} → ${c.txPerSecWith} tx/s (x${c.ratio})`);
       }
     }
@@ -649,7 +675,10 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     [`overhead: ${settings.overheadConcurrency} at once, tx/s alone → with enqueue`, ...cell((r) => (r.overhead ? (r.overhead.available ? `${r.overhead.concurrent.txPerSecWithout} → ${r.overhead.concurrent.txPerSecWith}` : 'n/a') : undefined))],
     [`  overhead: ${settings.overheadConcurrency} at once, ratio`, ...cell((r) => (r.overhead ? (r.overhead.available ? `x${r.overhead.concurrent.ratio}` : 'n/a') : undefined))],
     ['overhead: enqueue − bare INSERT, same process, paired (ms)', ...cell((r) => (r.overhead?.available && r.overhead.besideBareInsert ? signed(r.overhead.besideBareInsert.addedMs) : undefined))],
+    ['  overhead: the same, block medians (ms)', ...cell((r) => (r.overhead?.available && r.overhead.besideBareInsert ? signed(r.overhead.besideBareInsert.typicalAddedMs) : undefined))],
     [`  overhead: the same, ${settings.overheadConcurrency} at once (ms/tx)`, ...cell((r) => (r.overhead?.available && r.overhead.besideBareInsert ? signed(r.overhead.besideBareInsert.concurrentAddedMs) : undefined))],
+    ['  overhead: another instance listening: one at a time / block medians (ms)', ...cell((r) => (r.overhead?.available && r.overhead.besideBareListened ? `${signed(r.overhead.besideBareListened.addedMs)} / ${signed(r.overhead.besideBareListened.typicalAddedMs)}` : undefined))],
+    [`  overhead: another instance listening, ${settings.overheadConcurrency} at once (ms/tx)`, ...cell((r) => (r.overhead?.available && r.overhead.besideBareListened ? signed(r.overhead.besideBareListened.concurrentAddedMs) : undefined))],
     [`latency p50 (ms), ${settings.latencyRate}/s`, ...cell((r) => lat(r, 'default')?.p50)],
     ['latency p95 (ms)', ...cell((r) => lat(r, 'default')?.p95)],
     ['latency p99 (ms)', ...cell((r) => lat(r, 'default')?.p99)],
@@ -695,8 +724,13 @@ function report(results: Partial<Record<SystemName, SystemResult>>, meta: Record
     ratios[`enqueue overhead doctor-job, ${c.concurrency} at once (tx/s alone / with enqueue)`] = `x${c.ratio} (${c.txPerSecWithout} → ${c.txPerSecWith} tx/s)`;
     const bare = dj.overhead.besideBareInsert;
     if (bare) {
-      ratios['enqueue doctor-job − bare INSERT, one at a time (target <= 0.05 ms)'] = `${signed(bare.addedMs)} ms (${bare.meanMsBare} → ${bare.meanMsEnqueue} ms, ${bare.blocks} blocks of ${bare.block} each)`;
+      ratios['enqueue doctor-job − bare INSERT, one at a time (target <= 0.05 ms)'] = `${signed(bare.addedMs)} ms (block medians ${signed(bare.typicalAddedMs)}; ${bare.meanMsBare} → ${bare.meanMsEnqueue} ms, ${bare.blocks} blocks of ${bare.block} each)`;
       ratios[`enqueue doctor-job − bare INSERT, ${bare.concurrency} at once (target <= 0.05 ms/tx)`] = `${signed(bare.concurrentAddedMs)} ms/tx (${bare.txPerSecBare} → ${bare.txPerSecEnqueue} tx/s)`;
+    }
+    const heard = dj.overhead.besideBareListened;
+    if (heard) {
+      ratios['enqueue doctor-job − bare INSERT, another instance listening, one at a time (ms)'] = `${signed(heard.addedMs)} ms (block medians ${signed(heard.typicalAddedMs)})`;
+      ratios[`enqueue doctor-job − bare INSERT, another instance listening, ${heard.concurrency} at once (ms/tx)`] = `${signed(heard.concurrentAddedMs)} ms/tx`;
     }
   }
   if (dj?.standalone) {

@@ -94,6 +94,13 @@ async function producerOf(url: string, dj: DoctorJobApp, ownsApp: boolean, stand
         await tx.$executeRawUnsafe(BARE_JOB_INSERT, JOB_TYPE, JSON.stringify({ i }), 5);
       });
     },
+    anotherInstanceListens: async () => {
+      const { Client } = require('pg') as typeof import('pg');
+      const listener = new Client({ connectionString: url, application_name: 'doctor-job-listener' });
+      await listener.connect();
+      await listener.query('LISTEN "doctor_job"');
+      return () => listener.end();
+    },
     txEnqueueHow: 'outbox.enqueue(tx, ...) inside outbox.transaction (= prisma.$transaction)',
     remaining: async () => Number((await obs.sql<{ n: string }>('SELECT count(*) AS n FROM "doctor_job"'))[0].n),
     clear: async () => void (await obs.sql('TRUNCATE "doctor_job"')),

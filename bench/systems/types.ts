@@ -30,6 +30,11 @@ export interface Producer {
    * the enqueue in the same process (Doctor Job only).
    */
   bareInsertTx?(i: number): Promise<void>;
+  /**
+   * Connects a LISTEN session named as another instance's listener (Doctor Job only: an instance
+   * alone on its database sends no NOTIFY); resolves to a function that disconnects it.
+   */
+  anotherInstanceListens?(): Promise<() => Promise<void>>;
   /** How the enqueue joins the Prisma transaction, or null when it cannot. */
   txEnqueueHow: string | null;
   /** Jobs not yet completed. */

@@ -40,6 +40,11 @@ export class JobRequestPreparer {
     private readonly schema: SchemaCheck,
   ) {}
 
+  /** Vouches for `tx` as a transaction client (one outbox.transaction made): its enqueues skip the check. */
+  trust(tx: object): void {
+    this.transactionClients.add(tx);
+  }
+
   /**
    * Checks one job and encodes it for the store; `tx`: the transaction client it will be written
    * through (STANDALONE: `send`, outside any); `traceContext`: the enqueue's span (traced enqueues only).

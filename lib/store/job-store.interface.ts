@@ -28,12 +28,26 @@ export interface NewJob {
   traceContext?: string;
 }
 
+/**
+ * One outbox.transaction, as its inserts and its announce see it: the caller (outbox.service.ts)
+ * sets `open` false once the transaction has ended, and calls `announce(transaction)` after it commits.
+ */
+export interface AnnouncedTransaction {
+  /** Until the transaction has ended (committed or rolled back). */
+  open: boolean;
+  /**
+   * Set by an insert when the transaction's own commit wakes the other instances (PostgreSQL:
+   * pg_notify in the transaction; one transaction of a process at a time), so announce need not.
+   */
+  notifies?: boolean;
+}
+
 export interface InsertOptions {
   /**
-   * The caller will call `announce()` after the transaction commits, so the insert need not
-   * wake the runners itself (PostgreSQL: no pg_notify in the transaction).
+   * The transaction whose commit the caller will announce (`announce(transaction)`), so the
+   * insert need not wake the runners itself (see PostgresqlJobStore.insert).
    */
-  announceAfterCommit?: boolean;
+  announceAfterCommit?: AnnouncedTransaction;
 }
 
 /** A job claimed by one worker under a lease. */
@@ -130,15 +144,16 @@ export interface JobStore extends JobAdminStore {
    * Writes one job outside any transaction of the app's (`outbox.send`): committed, and the
    * runners woken, once it resolves. A taken dedup key gives the id of the job holding it; an
    * ordering key is held against other producers of the key until the job is committed.
-   * PostgreSQL: one autocommit statement (insert + pg_notify) on the runner's connections.
+   * PostgreSQL: one autocommit statement (insert + pg_notify, while another instance listens) on the runner's connections.
    */
   send(job: NewJob): Promise<string>;
   /**
    * Wakes the runners for jobs inserted with `announceAfterCommit`, once their transaction has
    * committed: this process's in-process (every SQL store), every other instance's by NOTIFY
-   * (PostgreSQL). Stores without it (the tests' memory store) leave the runners to poll.
+   * (PostgreSQL; none when the transaction `notifies` itself). Stores without it (the tests'
+   * memory store) leave the runners to poll.
    */
-  announce?(): void;
+  announce?(transaction?: AnnouncedTransaction): void;
   /**
    * Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease;
    * never jobs of the `excludeTypes`. Returns them in id order (`compareIds`).

@@ -3,6 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { JobHandler } from 'doctor-job';
 import { Client, type Notification } from 'pg';
 import { createJobStore } from '../../lib/store/create-job-store';
+import { listenForWakeUps } from '../../lib/store/postgresql/postgresql.connections';
+import { CATCH_UP_AFTER_MS, RECHECK_MS } from '../../lib/store/postgresql/other-listeners';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../support/databases';
 import { startOutboxApp, type OutboxApp } from '../support/outbox-app';
 import { sleep, waitFor } from '../support/wait';
@@ -96,6 +98,21 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       await observer?.end();
     });
 
+    /** An outbox.transaction of `on` that has enqueued job `n` and stays open until released. */
+    const holdOpen = async (on: OutboxApp, n: number) => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let enqueued!: () => void;
+      const isEnqueued = new Promise<void>((resolve) => (enqueued = resolve));
+      const ended = on.outbox.transaction(async (tx) => {
+        await on.outbox.enqueue(tx, 'ping', { n });
+        enqueued();
+        await held;
+      });
+      await isEnqueued;
+      return { release, ended };
+    };
+
     const senders = async () => {
       const pids = [...new Set(heard.map((n) => n.processId))];
       const rows = await db.query<{ pid: number; application_name: string }>(
@@ -105,12 +122,24 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       return rows.map((r) => r.application_name);
     };
 
-    it('outbox.transaction: notifies after the commit from the runner pool, wakes the other instance, and never on rollback', async () => {
+    it('outbox.transaction alone in its process: pg_notify in the transaction, so its commit wakes the other instance; never on rollback', async () => {
       const handled = app.module.get(Handled);
       await producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 1 }));
       await waitFor('job 1 handled by the other instance', () => handled.at.has(1), 2_000, 2);
       await waitFor('the notification', () => heard.length > 0);
-      expect(await senders()).toEqual(['doctor-job-runner']);
+      expect(heard).toHaveLength(1);
+      expect(heard[0].payload).toMatch(/^[0-9a-f-]{36}$/); // the store's token: its own listener lets it pass
+      expect(await senders()).not.toContain('doctor-job-runner'); // the transaction's connection, not a NOTIFY after it
+
+      // enqueueMany's statement too: one notification for the batch, with the same token.
+      const token = heard[0].payload;
+      heard.length = 0;
+      await producer.outbox.transaction((tx) => producer.outbox.enqueueMany(tx, [{ type: 'ping', payload: { n: 20 } }, { type: 'ping', payload: { n: 21 } }]));
+      await waitFor('jobs 20 and 21 handled', () => handled.at.has(20) && handled.at.has(21), 2_000, 2);
+      await waitFor('the notification', () => heard.length > 0);
+      await sleep(100);
+      expect(heard.map((n) => n.payload)).toEqual([token]);
+      expect(await senders()).not.toContain('doctor-job-runner');
 
       heard.length = 0;
       await expect(
@@ -122,6 +151,35 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       await sleep(300);
       expect(heard).toHaveLength(0);
       expect(await db.countJobs()).toBe(0);
+    });
+
+    it('two outbox.transactions open at once: the first to enqueue notifies itself, the other is announced after its commit from the runner pool; either ending frees the first one\'s place', async () => {
+      const handled = app.module.get(Handled);
+      const { release, ended: first } = await holdOpen(producer, 10);
+      await producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 11 }));
+      await waitFor('job 11 handled by the other instance while the first transaction is open', () => handled.at.has(11), 2_000, 2);
+      await waitFor('the NOTIFY after the second commit', () => heard.length === 1);
+      expect(await senders()).toEqual(['doctor-job-runner']);
+      release();
+      await first;
+      await waitFor('job 10 handled, woken by its own commit', () => handled.at.has(10), 2_000, 2);
+      await waitFor('its notification', () => heard.length === 2);
+      expect(await senders()).toContain('doctor-job-runner');
+      expect(await senders()).toHaveLength(2); // the first's came from its own connection
+
+      // A rolled-back holder frees the place too: the next transaction notifies itself.
+      await expect(
+        producer.outbox.transaction(async (tx) => {
+          await producer.outbox.enqueue(tx, 'ping', { n: 12 });
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      heard.length = 0;
+      await producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 13 }));
+      await waitFor('job 13 handled', () => handled.at.has(13), 2_000, 2);
+      await waitFor('its notification', () => heard.length === 1);
+      expect(await senders()).not.toContain('doctor-job-runner');
+      expect(handled.at.has(12)).toBe(false);
     });
 
     it('announce() and send() wake the listener of their own store in-process; that store\'s NOTIFYs, for the other instances, do not wake it again', async () => {
@@ -174,11 +232,15 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       await producer.close();
       producer = await startOutboxApp(db, [Handled], { autoStart: false, runnerPool: false });
       const handled = app.module.get(Handled);
+      // Another transaction holds the place of the one that notifies itself: this one is announced after its commit.
+      const { release, ended: holder } = await holdOpen(producer, 40);
       await producer.outbox.transaction((tx) => producer.outbox.enqueue(tx, 'ping', { n: 4 }));
       await waitFor('job 4 handled by the other instance', () => handled.at.has(4), 2_000, 2);
       await waitFor('the notification', () => heard.length > 0);
+      expect(heard.length).toBe(1); // before the holder has committed: the announcer's
       expect(await senders()).not.toContain('doctor-job-runner');
-      expect(heard.length).toBe(1);
+      release();
+      await holder;
     });
 
     it('prisma.$transaction of the app: notifies from inside the transaction, so the commit itself wakes the runner', async () => {
@@ -218,5 +280,80 @@ describePostgres('LISTEN/NOTIFY wake-up', () => {
       await sleep(300);
       expect(heard).toHaveLength(3);
     });
+  });
+});
+
+describePostgres('an instance alone on its database', () => {
+  let db: TestDatabase;
+  let observer: Client;
+  const heard: Notification[] = [];
+  const apps: OutboxApp[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgresql');
+    // Not named as Doctor Job's listeners are: it hears the NOTIFYs but does not count as an instance.
+    observer = new Client({ connectionString: db.url });
+    await observer.connect();
+    await observer.query('LISTEN "doctor_job"');
+    observer.on('notification', (n) => heard.push(n));
+  });
+  afterAll(async () => {
+    for (const app of apps) await app.close();
+    await observer?.end();
+    await db?.dispose();
+  });
+  const listeners = async () =>
+    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE "application_name" = 'doctor-job-listener' AND "datname" = current_database()`))[0].n;
+
+  it('sends no NOTIFY while no other instance listens (its own runner is woken in-process), and one per commit once another does', async () => {
+    const a = await startOutboxApp(db, [Handled], { pollIntervalMs: 3_600_000 });
+    apps.push(a);
+    await waitFor('its listener connected', async () => (await listeners()) === 1);
+    const handled = a.module.get(Handled);
+    await a.outbox.transaction((tx) => a.outbox.enqueue(tx, 'ping', { n: 0 })); // before its first look has answered: notified
+    await waitFor('job 0 handled', () => handled.at.has(0), 2_000, 2);
+    heard.length = 0;
+    const started = performance.now();
+    for (let i = 1; i <= 50; i++) {
+      await a.outbox.transaction((tx) => a.outbox.enqueue(tx, 'ping', { n: i }));
+      await a.outbox.send('ping', { n: 100 + i });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    await waitFor('all 100 handled by its own runner, polling an hour apart', () => [...Array(50).keys()].every((i) => handled.at.has(i + 1) && handled.at.has(101 + i)), 5_000, 5);
+    await sleep(100);
+    // At most one NOTIFY for each RECHECK_MS (1 s) of enqueueing: the commit that finds the answer too old to trust looks again, and notifies.
+    console.log(`alone: ${heard.length} NOTIFYs for 100 commits in ${seconds.toFixed(2)} s`);
+    expect(heard.length).toBeLessThanOrEqual(Math.ceil(seconds / (RECHECK_MS / 1000)) + 1);
+
+    // Another instance starts (its runner polling an hour apart too).
+    const b = await startOutboxApp(db, [Handled], { pollIntervalMs: 3_600_000 });
+    apps.push(b);
+    await waitFor('two listeners', async () => (await listeners()) === 2);
+    await sleep(RECHECK_MS + 100); // a's answer "alone" is too old by now: its next commit looks again, and notifies meanwhile
+    heard.length = 0;
+    for (let i = 0; i < 5; i++) await a.outbox.transaction((tx) => a.outbox.enqueue(tx, 'ping', { n: 200 + i }));
+    await waitFor('five NOTIFYs, one per commit (each transaction notifies itself)', () => heard.length === 5);
+    await sleep(200);
+    expect(heard).toHaveLength(5);
+  });
+
+  it('a listener claims once more CATCH_UP_AFTER_MS after connecting (for the commits of an instance that believed itself alone), and keeps its process id for the look to leave out', async () => {
+    let woken = 0;
+    const pids = new Set<number>();
+    const stop = await listenForWakeUps({ connectionString: db.url }, 'LISTEN "doctor_job"', () => woken++, { connected: () => undefined, lost: () => undefined }, undefined, pids);
+    try {
+      expect(woken).toBe(1); // at connecting
+      const own = await db.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE "application_name" = 'doctor-job-listener' AND "datname" = current_database() AND pid = ANY($1::int[])`,
+        [...pids],
+      );
+      expect(own).toHaveLength(1);
+      await sleep(CATCH_UP_AFTER_MS / 2);
+      expect(woken).toBe(1); // a timer never fires early
+      await waitFor('the catch-up wake-up', () => woken === 2, CATCH_UP_AFTER_MS * 5);
+    } finally {
+      await stop();
+    }
+    expect(pids.size).toBe(0);
   });
 });

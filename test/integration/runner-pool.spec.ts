@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { Injectable } from '@nestjs/common';
 import { JobEvents, JobHandler } from 'doctor-job';
 import { createJobStore } from '../../lib/store/create-job-store';
@@ -166,19 +167,26 @@ describePostgres('the runner pool (PostgreSQL)', () => {
     });
 
     it('are made once per connection for the claim, the settling delete and send, by default', async () => {
-      store = storeWith();
-      const id = await store.send(job);
-      const token = randomUUID();
-      const [claimed] = await store.claim({ limit: 10, leaseMs: 60_000, token });
-      expect(claimed.id).toBe(id);
-      expect(await store.completeUnderLease!([{ id, token }])).toBe(1);
-      const names = await preparedNames(store);
-      // send's statement shape: notify (bit 0) with the sender's token as payload (bit 7).
-      expect(names).toEqual(expect.arrayContaining(['doctor_job_claim_rows', 'doctor_job_complete_under_lease', 'doctor_job_insert_129']));
-      // A second round reuses them: the same names, once each.
-      await store.send(job);
-      await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() });
-      expect(await preparedNames(store)).toEqual(names);
+      // Another instance listens, so that every send notifies (alone, send's statement has no pg_notify: another shape).
+      const other = new Client({ connectionString: db.url, application_name: 'doctor-job-listener' });
+      await other.connect();
+      try {
+        store = storeWith();
+        const id = await store.send(job);
+        const token = randomUUID();
+        const [claimed] = await store.claim({ limit: 10, leaseMs: 60_000, token });
+        expect(claimed.id).toBe(id);
+        expect(await store.completeUnderLease!([{ id, token }])).toBe(1);
+        const names = await preparedNames(store);
+        // send's statement shape: notify (bit 0) with the sender's token as payload (bit 7).
+        expect(names).toEqual(expect.arrayContaining(['doctor_job_claim_rows', 'doctor_job_complete_under_lease', 'doctor_job_insert_129']));
+        // A second round reuses them: the same names, once each.
+        await store.send(job);
+        await store.claim({ limit: 10, leaseMs: 60_000, token: randomUUID() });
+        expect(await preparedNames(store)).toEqual(names);
+      } finally {
+        await other.end();
+      }
     });
 
     it('are not made with runnerPool.preparedStatements: false', async () => {

@@ -5,6 +5,7 @@
  */
 import type { ListenerEvents } from '../job-store.interface';
 import type { PrismaClientLike } from '../prisma-client.interface';
+import { CATCH_UP_AFTER_MS } from './other-listeners';
 
 /** pg connection settings: a connection string, or the pool settings of the app's adapter. */
 export type PgConnectionConfig = import('pg').PoolConfig;
@@ -130,11 +131,16 @@ export class PgPoolSql implements RunnerSql {
   }
 }
 
+/** This process's listener connections, by their server process ids (which other-listeners.ts leaves out). */
+export type ListenerPids = Set<number>;
+
 /**
  * LISTEN (the `listen` statement) on a connection of its own (a pg Client), re-established with
  * backoff when it drops; calls `wake` on every notification (but those whose payload is `own`:
- * this process's announcer, which has woken it already) and after every (re)connection.
- * Resolves, once the first attempt is over, to a function that stops listening.
+ * this process's announcer, which has woken it already), after every (re)connection, and once
+ * more CATCH_UP_AFTER_MS later (other-listeners.ts: an instance that believed itself alone may
+ * have sent no NOTIFY until then). Keeps the connection's server process id in `pids` while it is
+ * up. Resolves, once the first attempt is over, to a function that stops listening.
  */
 export async function listenForWakeUps(
   connection: PgConnectionConfig,
@@ -142,12 +148,14 @@ export async function listenForWakeUps(
   wake: () => void,
   events: ListenerEvents,
   own?: string,
+  pids: ListenerPids = new Set(),
 ): Promise<() => Promise<void>> {
   const { Client } = pgDriver();
   let client: import('pg').Client | undefined;
   let stopped = false;
   let retries = 0;
   let timer: NodeJS.Timeout | undefined;
+  let catchUp: NodeJS.Timeout | undefined;
   const reconnect = (error: unknown) => {
     if (stopped || timer) return;
     events.lost(error);
@@ -162,16 +170,24 @@ export async function listenForWakeUps(
       if (own === undefined || message.payload !== own) wake();
     });
     candidate.on('error', (error) => reconnect(error));
-    candidate.on('end', () => reconnect(new Error('the listener connection ended')));
+    candidate.on('end', () => {
+      pids.delete(pidOf(candidate));
+      reconnect(new Error('the listener connection ended'));
+    });
     try {
       await candidate.connect();
+      pids.add(pidOf(candidate));
       await candidate.query(listen);
       if (stopped) return void (await candidate.end());
       client = candidate;
       retries = 0;
       events.connected();
       wake(); // jobs may have been enqueued while it was down
+      clearTimeout(catchUp);
+      catchUp = setTimeout(wake, CATCH_UP_AFTER_MS);
+      catchUp.unref();
     } catch (error) {
+      pids.delete(pidOf(candidate));
       candidate.removeAllListeners('end');
       void candidate.end().catch(() => undefined);
       reconnect(error);
@@ -181,6 +197,13 @@ export async function listenForWakeUps(
   return async () => {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(catchUp);
+    if (client) pids.delete(pidOf(client));
     await client?.end().catch(() => undefined);
   };
+}
+
+/** A pg client's server process id (pg keeps it from the connection's BackendKeyData; 0 before). */
+function pidOf(client: import('pg').Client): number {
+  return (client as unknown as { processID?: number }).processID ?? 0;
 }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
+  AnnouncedTransaction,
   PausedType,
   Claim,
   ClaimedJob,
@@ -23,11 +24,12 @@ import type {
 } from '../job-store.interface';
 import type { PrismaClientLike, TransactionClientLike } from '../prisma-client.interface';
 import { encodeJobs, orderingKeys, sortIds, toDeadLetter, toPausedType, toPendingJob, type Row } from '../rows';
-import { listenForWakeUps, pgDriver, PgPoolSql, PrismaSql, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
+import { listenForWakeUps, pgDriver, PgPoolSql, PrismaSql, type ListenerPids, type PgConnectionConfig, type RunnerSql } from './postgresql.connections';
 import { filterParams, PostgresqlAdminStore, sql } from './postgresql.admin';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
 import { Announcer } from './announcer';
-import { insertOne } from './postgresql.insert';
+import { OtherListeners } from './other-listeners';
+import { InsertNotify, insertOne } from './postgresql.insert';
 import { PostgresqlRunnerStatements } from './postgresql.runner';
 
 export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore {
@@ -40,6 +42,14 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   private readonly announcer: Announcer;
   /** The payload of this store's NOTIFYs, by which its own listener knows them (it is woken in-process instead). */
   private readonly token = randomUUID();
+  /** This process's listener connections, and whether another instance listens (other-listeners.ts). */
+  private readonly listenerPids: ListenerPids = new Set();
+  private readonly others = new OtherListeners(async () => {
+    const [row] = await this.runnerSql.rows<{ present: boolean }>(sql.otherListeners, [[...this.listenerPids].join(',')]);
+    return row?.present !== false;
+  });
+  /** Whether each insert carries pg_notify (postgresql.insert.ts). */
+  private readonly notifying = new InsertNotify(this.token, this.others);
   /** Rebuilds the job table's bloated indexes (see postgresql.reindex.ts); absent when turned off or without pg settings. */
   private readonly rebuilder?: IndexRebuilder;
 
@@ -104,25 +114,27 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   }
 
   async insert(tx: TransactionClientLike, jobs: NewJob[], options: InsertOptions = {}): Promise<string[]> {
-    // Without announceAfterCommit, pg_notify runs in the same statement: delivered on commit,
-    // folded into one per transaction. (A notifying commit holds a cluster-wide lock, so
-    // notifying commits queue behind each other; announce() after the commit avoids that.)
-    const notify = options.announceAfterCommit !== true;
+    const notify = this.notifying.of(options.announceAfterCommit);
     if (jobs.length === 1) return [await this.insertSingle(tx, jobs[0], notify)];
     const keys = orderingKeys(jobs);
     if (keys.length) await tx.$executeRawUnsafe(sql.insert.lockKeys, JSON.stringify(keys));
-    const rows = await tx.$queryRawUnsafe<Row[]>(notify ? sql.insert.batch.notify : sql.insert.batch.silent, encodeJobs(jobs));
+    const rows = await (notify === false
+      ? tx.$queryRawUnsafe<Row[]>(sql.insert.batch.silent, encodeJobs(jobs))
+      : notify === true
+        ? tx.$queryRawUnsafe<Row[]>(sql.insert.batch.notify, encodeJobs(jobs))
+        : tx.$queryRawUnsafe<Row[]>(sql.insert.batch.notifyFrom, encodeJobs(jobs), notify.from));
     return this.insertedIds(tx, jobs, rows);
   }
 
   /**
-   * One job outside the app's transactions: one autocommit statement (insert + pg_notify) on the
+   * One job outside the app's transactions: one autocommit statement (insert, and pg_notify
+   * while another instance listens: other-listeners.ts) on the
    * runner's connections (its pg pool, else the Prisma client), never an interactive transaction;
    * this process's runner is woken directly once it has committed.
    * A taken dedup key costs one more statement, to read the holder's id.
    */
   async send(job: NewJob): Promise<string> {
-    const id = await this.insertSingle(this.autocommit, job, { from: this.token });
+    const id = await this.insertSingle(this.autocommit, job, this.notifying.ofSend());
     // Committed: this process's runner is woken now; its listener lets the statement's NOTIFY pass.
     this.localWakeUps.wake();
     return id;
@@ -143,12 +155,13 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
 
   /**
    * Wakes the listeners (every instance's runner) after a commit of jobs inserted with
-   * announceAfterCommit: this process's at once, the others by a NOTIFY through the runner's
-   * connections, spaced (commits that arrive within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
+   * announceAfterCommit: this process's at once; the others were woken by the commit when the
+   * transaction `notifies` itself (InsertNotify), else by a NOTIFY through the runner's connections,
+   * spaced (commits that arrive within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
    */
-  override announce(): void {
+  override announce(transaction?: AnnouncedTransaction): void {
     super.announce();
-    this.announcer.announce();
+    if (!transaction?.notifies && this.others.present()) this.announcer.announce();
   }
 
   claim(params: ClaimParams): Promise<ClaimedJob[]> {
@@ -213,7 +226,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
     const stopLocal = await super.listen(wake);
     let stopListening: () => Promise<void>;
     try {
-      stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token);
+      stopListening = await listenForWakeUps(this.listenConnection, sql.listen, wake, events, this.token, this.listenerPids);
     } catch (error) {
       await stopLocal();
       throw error;

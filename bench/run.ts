@@ -366,7 +366,7 @@ async function overheadWorkload(producer: Producer) {
   const txPerSecWithout = mean(rates.without);
   const txPerSecWith = mean(rates.with);
   const besideBareInsert = producer.bareInsertTx ? await besideBare(producer, producer.bareInsertTx.bind(producer)) : undefined;
-  // The same with another instance listening: Doctor Job then wakes it from each commit (pg_notify in the transaction, or a NOTIFY after it).
+  // The same with another instance listening: Doctor Job then wakes it after the commits (a NOTIFY, spaced: announcer.ts).
   let listened: typeof besideBareInsert;
   if (producer.bareInsertTx && producer.anotherInstanceListens) {
     const disconnect = await producer.anotherInstanceListens();
@@ -399,6 +399,9 @@ async function overheadWorkload(producer: Producer) {
   };
 }
 
+/** A difference with its sign: +0.05, -0.01. */
+const signed = (x: number) => (x < 0 ? String(x) : `+${x}`);
+
 /**
  * The enqueue against a bare INSERT of its row, in the same process and transaction shape
  * (issue 15 item 2: the time an enqueue adds beyond the insert's own). The sections of two systems
@@ -406,9 +409,6 @@ async function overheadWorkload(producer: Producer) {
  * arms alternate in blocks (ABBA), so that work an arm leaves behind it (Doctor Job's NOTIFY after
  * the commit) lands in its own block, and each block is compared with its neighbour.
  */
-/** A difference with its sign: +0.05, -0.01. */
-const signed = (x: number) => (x < 0 ? String(x) : `+${x}`);
-
 async function besideBare(producer: Producer, bare: (i: number) => Promise<void>) {
   const arms = [(i: number) => producer.businessTx(i, true), bare];
   const block = 25;

@@ -6,7 +6,7 @@ import { describe } from '../util/describe';
 import { EnqueueError } from '../errors/enqueue.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { JobHandlerRegistry } from '../handlers/job-handler.registry';
-import type { AnnouncedTransaction, NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
+import type { NewJob, PendingJob, QueueStats } from '../store/job-store.interface';
 import { JobStoreHost } from '../store/job-store.host';
 import type { TransactionClientLike, TransactionOptions } from '../store/prisma-client.interface';
 import { jobTracing } from '../tracing/job-tracing';
@@ -25,7 +25,7 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   /** The checks and encoding of each job before it is written. */
   private readonly requests: JobRequestPreparer;
   /** Transactions run by {@link transaction}: whether jobs were written through them. */
-  private readonly managed = new WeakMap<object, ManagedTransaction>();
+  private readonly managed = new WeakMap<object, { wrote: boolean }>();
   /** The enqueue's `send` span (OpenTelemetry, when installed and a tracer provider is registered), whose context each job keeps. */
   private readonly tracing = jobTracing();
 
@@ -164,35 +164,29 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
     const { store } = this.host;
     if (!managed || !store.announce) return store.insert(tx, jobs).catch((error: unknown) => this.requests.explain(error, jobs));
     managed.wrote = true;
-    return store.insert(tx, jobs, { announceAfterCommit: managed }).catch((error: unknown) => this.requests.explain(error, jobs));
+    return store.insert(tx, jobs, { announceAfterCommit: true }).catch((error: unknown) => this.requests.explain(error, jobs));
   }
 
   /**
    * Runs `fn` in an interactive transaction of the app's Prisma client and returns its result:
    * the data written through `tx` and the jobs enqueued through it commit together or not at all.
    *
-   * On PostgreSQL this instance's runners are woken in-process after the commit; the other
-   * instances by a pg_notify in the transaction itself when no other transaction of this process
-   * carries one (a notifying commit waits for every other notifying commit of the cluster, so
-   * one at a time), else by a NOTIFY after the commit, shared by the commits of the same few
-   * milliseconds (announcer.ts).
+   * On PostgreSQL the runners are woken after the commit rather than from inside the transaction,
+   * whose commit would otherwise wait for every other notifying commit: this instance's at once,
+   * in-process; the others, while there are any, by a NOTIFY shared by the commits of the same
+   * few milliseconds (announcer.ts, other-listeners.ts).
    */
   async transaction<R, Tx extends TransactionClientLike = TransactionClientLike>(
     fn: (tx: Tx) => Promise<R>,
     options?: TransactionOptions,
   ): Promise<R> {
-    const state: ManagedTransaction = { wrote: false, open: true };
-    let result: R;
-    try {
-      result = await this.host.prisma.$transaction((tx: Tx) => {
-        this.managed.set(tx, state);
-        this.requests.trust(tx);
-        return fn(tx);
-      }, options);
-    } finally {
-      state.open = false;
-    }
-    if (state.wrote) this.host.store.announce?.(state);
+    const state = { wrote: false };
+    const result = await this.host.prisma.$transaction((tx: Tx) => {
+      this.managed.set(tx, state);
+      this.requests.trust(tx);
+      return fn(tx);
+    }, options);
+    if (state.wrote) this.host.store.announce?.();
     return result;
   }
 
@@ -209,11 +203,6 @@ export class OutboxService<Jobs extends object = DoctorJobs> {
   stats(): Promise<QueueStats> {
     return this.host.store.stats();
   }
-}
-
-/** An outbox.transaction in flight: whether it enqueued (then its commit is announced), and the store's view of it. */
-interface ManagedTransaction extends AnnouncedTransaction {
-  wrote: boolean;
 }
 
 /** The type of every job of a batch, or undefined when they differ (the send span then names none). */

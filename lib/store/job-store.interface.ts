@@ -28,26 +28,12 @@ export interface NewJob {
   traceContext?: string;
 }
 
-/**
- * One outbox.transaction, as its inserts and its announce see it: the caller (outbox.service.ts)
- * sets `open` false once the transaction has ended, and calls `announce(transaction)` after it commits.
- */
-export interface AnnouncedTransaction {
-  /** Until the transaction has ended (committed or rolled back). */
-  open: boolean;
-  /**
-   * Set by an insert when the transaction's own commit wakes the other instances (PostgreSQL:
-   * pg_notify in the transaction; one transaction of a process at a time), so announce need not.
-   */
-  notifies?: boolean;
-}
-
 export interface InsertOptions {
   /**
-   * The transaction whose commit the caller will announce (`announce(transaction)`), so the
-   * insert need not wake the runners itself (see PostgresqlJobStore.insert).
+   * The caller will call `announce()` after the transaction commits, so the insert need not
+   * wake the runners itself (PostgreSQL: no pg_notify in the transaction).
    */
-  announceAfterCommit?: AnnouncedTransaction;
+  announceAfterCommit?: boolean;
 }
 
 /** A job claimed by one worker under a lease. */
@@ -150,10 +136,9 @@ export interface JobStore extends JobAdminStore {
   /**
    * Wakes the runners for jobs inserted with `announceAfterCommit`, once their transaction has
    * committed: this process's in-process (every SQL store), every other instance's by NOTIFY
-   * (PostgreSQL; none when the transaction `notifies` itself). Stores without it (the tests'
-   * memory store) leave the runners to poll.
+   * (PostgreSQL, while there is another). Stores without it (the tests' memory store) leave the runners to poll.
    */
-  announce?(transaction?: AnnouncedTransaction): void;
+  announce?(): void;
   /**
    * Claims up to `limit` due jobs (database clock), stamping them with `token` and a lease;
    * never jobs of the `excludeTypes`. Returns them in id order (`compareIds`).

@@ -2,10 +2,9 @@
  * PostgreSQL: a single job's insert (the common enqueue, and outbox.send), its statement built once
  * per shape: which optional columns it sends, and whether it wakes the runners.
  */
-import type { AnnouncedTransaction, NewJob } from '../job-store.interface';
+import type { NewJob } from '../job-store.interface';
 import type { TransactionClientLike } from '../prisma-client.interface';
 import { prepared } from './postgresql.connections';
-import type { OtherListeners } from './other-listeners';
 import * as sql from './postgresql.sql';
 
 /**
@@ -41,47 +40,4 @@ function singleInsert(bits: number): string {
   sql.SINGLE_INSERT_OPTIONAL.forEach((name, k) => (shape[name] = (bits & (1 << (k + 1))) !== 0));
   // Prepared where it runs on the runner's pool (outbox.send); a Prisma transaction ignores the name.
   return prepared(sql.insert.single(shape), `doctor_job_insert_${bits}`);
-}
-
-/**
- * Whether an insert's statement carries pg_notify, delivered when its transaction commits
- * (folded into one per transaction). Yes for a transaction of the app's own (`enqueue(tx)`).
- * An outbox.transaction's commit is announced after it instead; but a notifying commit holds a
- * cluster-wide lock from before its commit record is flushed until it is done, so notifying
- * commits queue behind each other. Of one process's outbox.transactions, one at a time notifies
- * itself (with the store's token: its own listener is woken in-process), sparing the NOTIFY of
- * its own after the commit (a transaction with a flush, bench/enqueue-overhead.ts); those open
- * meanwhile leave it to the announcer. None notifies while no other instance listens.
- */
-export class InsertNotify {
-  /** The outbox.transaction that carries its own pg_notify, while it is open. */
-  private holder?: AnnouncedTransaction;
-  private readonly from: { from: string };
-
-  /**
-   * @param token the store's, the NOTIFY's payload
-   * @param others whether another instance listens (none: an outbox.transaction never notifies)
-   */
-  constructor(
-    token: string,
-    private readonly others: Pick<OtherListeners, 'present'>,
-  ) {
-    this.from = { from: token };
-  }
-
-  /** What `insertOne`'s `notify` is for an insert in `transaction` (undefined: a transaction of the app's own). */
-  of(transaction: AnnouncedTransaction | undefined): boolean | { from: string } {
-    if (transaction === undefined) return true;
-    if (!transaction.notifies) {
-      if (!transaction.open || this.holder?.open || !this.others.present()) return false;
-      transaction.notifies = true;
-      this.holder = transaction;
-    }
-    return this.from;
-  }
-
-  /** `notify` for outbox.send's statement: with the token, while another instance listens. */
-  ofSend(): false | { from: string } {
-    return this.others.present() && this.from;
-  }
 }

@@ -28,14 +28,14 @@ export const DEAD_LETTER_FILTER = (n: number) =>
 export * from './postgresql.runner.sql';
 
 /**
- * `insert` (an INSERT without RETURNING) returning `columns` (the id as text), with `notify` (a
- * pg_notify call) in the same statement when given.
+ * `insert` (an INSERT without RETURNING) returning `columns` (the id as text), with pg_notify in
+ * the same statement when `notify`.
  */
-function insertReturning(notify: string | undefined, insert: string, columns: string[]): string {
+function insertReturning(notify: boolean, insert: string, columns: string[]): string {
   const list = (from: string) => columns.map((c) => (c === 'id' ? `${from}"id"::text AS "id"` : `${from}"${c}"`)).join(', ');
   if (!notify) return `${insert} RETURNING ${list('')}`;
   return `WITH inserted AS (${insert} RETURNING ${columns.map((c) => `"${c}"`).join(', ')})
-    SELECT ${list('inserted.')} FROM inserted, LATERAL (SELECT ${notify}) AS notified`;
+    SELECT ${list('inserted.')} FROM inserted, ${NOTIFIED}`;
 }
 
 const INSERT_BATCH = `INSERT INTO "doctor_job" ("type", "payload", "max_attempts", "priority", "ordering_key", "dedup_key", "run_at", "trace_context")
@@ -61,15 +61,8 @@ export const SINGLE_INSERT_OPTIONAL = Object.keys(SINGLE_INSERT_COLUMNS) as (key
 export type SingleInsertShape = { -readonly [name in keyof typeof SINGLE_INSERT_COLUMNS]?: boolean } & { notify?: boolean; notifyFrom?: boolean };
 
 export const insert = {
-  /**
-   * Any batch, as one JSON array ($1); with pg_notify in the statement (`notify`; `notifyFrom`:
-   * with the sender's token, $2, as its payload) or without (`silent`).
-   */
-  batch: {
-    notify: insertReturning(NOTIFY, INSERT_BATCH, ['id', 'dedup_key']),
-    notifyFrom: insertReturning(`pg_notify('${CHANNEL}', $2::text)`, INSERT_BATCH, ['id', 'dedup_key']),
-    silent: insertReturning(undefined, INSERT_BATCH, ['id', 'dedup_key']),
-  },
+  /** Any batch, as one JSON array ($1); with pg_notify in the statement (`notify`) or without (`silent`). */
+  batch: { notify: insertReturning(true, INSERT_BATCH, ['id', 'dedup_key']), silent: insertReturning(false, INSERT_BATCH, ['id', 'dedup_key']) },
   /**
    * One job, sending only the columns that differ from the table's defaults (`shape`: which of
    * the optional ones, in the order of SINGLE_INSERT_OPTIONAL, as $4, $5, ... after type, payload

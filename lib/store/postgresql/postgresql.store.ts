@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
-  AnnouncedTransaction,
   PausedType,
   Claim,
   ClaimedJob,
@@ -29,7 +28,7 @@ import { filterParams, PostgresqlAdminStore, sql } from './postgresql.admin';
 import { IndexRebuilder, type ReindexSettings } from './postgresql.reindex';
 import { Announcer } from './announcer';
 import { OtherListeners } from './other-listeners';
-import { InsertNotify, insertOne } from './postgresql.insert';
+import { insertOne } from './postgresql.insert';
 import { PostgresqlRunnerStatements } from './postgresql.runner';
 
 export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore {
@@ -42,14 +41,13 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   private readonly announcer: Announcer;
   /** The payload of this store's NOTIFYs, by which its own listener knows them (it is woken in-process instead). */
   private readonly token = randomUUID();
+  private readonly notifyFrom = { from: this.token };
   /** This process's listener connections, and whether another instance listens (other-listeners.ts). */
   private readonly listenerPids: ListenerPids = new Set();
   private readonly others = new OtherListeners(async () => {
     const [row] = await this.runnerSql.rows<{ present: boolean }>(sql.otherListeners, [[...this.listenerPids].join(',')]);
     return row?.present !== false;
   });
-  /** Whether each insert carries pg_notify (postgresql.insert.ts). */
-  private readonly notifying = new InsertNotify(this.token, this.others);
   /** Rebuilds the job table's bloated indexes (see postgresql.reindex.ts); absent when turned off or without pg settings. */
   private readonly rebuilder?: IndexRebuilder;
 
@@ -114,27 +112,26 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   }
 
   async insert(tx: TransactionClientLike, jobs: NewJob[], options: InsertOptions = {}): Promise<string[]> {
-    const notify = this.notifying.of(options.announceAfterCommit);
+    // Without announceAfterCommit, pg_notify runs in the same statement: delivered on commit,
+    // folded into one per transaction. (A notifying commit holds a cluster-wide lock, so
+    // notifying commits queue behind each other; announce() after the commit avoids that.)
+    const notify = options.announceAfterCommit !== true;
     if (jobs.length === 1) return [await this.insertSingle(tx, jobs[0], notify)];
     const keys = orderingKeys(jobs);
     if (keys.length) await tx.$executeRawUnsafe(sql.insert.lockKeys, JSON.stringify(keys));
-    const rows = await (notify === false
-      ? tx.$queryRawUnsafe<Row[]>(sql.insert.batch.silent, encodeJobs(jobs))
-      : notify === true
-        ? tx.$queryRawUnsafe<Row[]>(sql.insert.batch.notify, encodeJobs(jobs))
-        : tx.$queryRawUnsafe<Row[]>(sql.insert.batch.notifyFrom, encodeJobs(jobs), notify.from));
+    const rows = await tx.$queryRawUnsafe<Row[]>(notify ? sql.insert.batch.notify : sql.insert.batch.silent, encodeJobs(jobs));
     return this.insertedIds(tx, jobs, rows);
   }
 
   /**
    * One job outside the app's transactions: one autocommit statement (insert, and pg_notify
-   * while another instance listens: other-listeners.ts) on the
-   * runner's connections (its pg pool, else the Prisma client), never an interactive transaction;
-   * this process's runner is woken directly once it has committed.
+   * while another instance listens: other-listeners.ts) on the runner's connections (its pg
+   * pool, else the Prisma client), never an interactive transaction; this process's runner is
+   * woken directly once it has committed.
    * A taken dedup key costs one more statement, to read the holder's id.
    */
   async send(job: NewJob): Promise<string> {
-    const id = await this.insertSingle(this.autocommit, job, this.notifying.ofSend());
+    const id = await this.insertSingle(this.autocommit, job, this.others.present() && this.notifyFrom);
     // Committed: this process's runner is woken now; its listener lets the statement's NOTIFY pass.
     this.localWakeUps.wake();
     return id;
@@ -155,13 +152,13 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
 
   /**
    * Wakes the listeners (every instance's runner) after a commit of jobs inserted with
-   * announceAfterCommit: this process's at once; the others were woken by the commit when the
-   * transaction `notifies` itself (InsertNotify), else by a NOTIFY through the runner's connections,
-   * spaced (commits that arrive within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
+   * announceAfterCommit: this process's at once, the others (while there are any:
+   * other-listeners.ts) by a NOTIFY through the runner's connections, spaced (commits that arrive
+   * within ANNOUNCE_SPACING_MS of one share the next; see announcer.ts).
    */
-  override announce(transaction?: AnnouncedTransaction): void {
+  override announce(): void {
     super.announce();
-    if (!transaction?.notifies && this.others.present()) this.announcer.announce();
+    if (this.others.present()) this.announcer.announce();
   }
 
   claim(params: ClaimParams): Promise<ClaimedJob[]> {

@@ -55,6 +55,12 @@ export const settings = {
   enqueueSingle: intEnv('BENCH_ENQUEUE_JOBS', 2_000, 300),
   bulkSize: intEnv('BENCH_BULK_SIZE', 1_000, 1_000),
   overheadTx: intEnv('BENCH_OVERHEAD_TX', 500, 100),
+  /**
+   * Doctor Job's enqueue beside a bare INSERT (issue 15 item 2): 2 × this many transactions per arm
+   * one at a time (blocks of 25), and 8 blocks of this many per arm at once. Long, because at 500
+   * it moved by more than its 0.05 ms target from run to run (BENCHMARKS.md, ninth pass).
+   */
+  besideBareTx: intEnv('BENCH_BESIDE_BARE_TX', 3_000, 100),
   /** The concurrent part of the overhead workload: this many transactions in flight at once. */
   overheadConcurrency: intEnv('BENCH_OVERHEAD_CONCURRENCY', 16, 16),
   latencyRate: intEnv('BENCH_LATENCY_RATE', 20, 20),

@@ -412,7 +412,7 @@ const signed = (x: number) => (x < 0 ? String(x) : `+${x}`);
 async function besideBare(producer: Producer, bare: (i: number) => Promise<void>) {
   const arms = [(i: number) => producer.businessTx(i, true), bare];
   const block = 25;
-  const blocks = Math.max(4, Math.round((settings.overheadTx * 2) / block)); // per arm
+  const blocks = Math.max(4, Math.round((settings.besideBareTx * 2) / block)); // per arm
   const perTx: number[][] = [[], []];
   /** Each block's median transaction, per arm (a commit's flush that stalls hits one block's mean, not its median). */
   const typical: number[][] = [[], []];
@@ -432,9 +432,9 @@ async function besideBare(producer: Producer, bare: (i: number) => Promise<void>
     }
   }
   await producer.clear();
-  // 16 at once: blocks of overheadTx transactions, 8 per arm, alternating (ABBA), through the same client.
+  // 16 at once: blocks of besideBareTx transactions, 8 per arm, alternating (ABBA), through the same client.
   const rates: number[][] = [[], []];
-  const count = settings.overheadTx;
+  const count = settings.besideBareTx;
   for (const arm of [0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0]) {
     let next = 0;
     const t0 = performance.now();

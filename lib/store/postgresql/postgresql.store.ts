@@ -41,6 +41,7 @@ export class PostgresqlJobStore extends PostgresqlAdminStore implements JobStore
   private readonly announcer: Announcer;
   /** The payload of this store's NOTIFYs, by which its own listener knows them (it is woken in-process instead). */
   private readonly token = randomUUID();
+  /** send()'s `notify` while another instance listens: its pg_notify carries the token. */
   private readonly notifyFrom = { from: this.token };
   /** This process's listener connections, and whether another instance listens (other-listeners.ts). */
   private readonly listenerPids: ListenerPids = new Set();
